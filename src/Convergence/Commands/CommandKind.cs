@@ -1,0 +1,30 @@
+namespace Convergence.Commands;
+
+/// <summary>What a control command asks the running job to do.</summary>
+/// <remarks>The numeric values travel in <see cref="Control.CommandPacket"/>; never renumber them.</remarks>
+public enum CommandKind
+{
+    /// <summary>No command (an empty packet).</summary>
+    None = 0,
+
+    /// <summary>Stop at the next boundary; no further solver work, no finish hook.</summary>
+    Abort = 1,
+
+    /// <summary>Stop at the next boundary and finish cleanly (finish hook, final result).</summary>
+    Stop = 2,
+
+    /// <summary>Re-initialise the solver state on every rank; the iteration count starts again.</summary>
+    Restart = 3,
+
+    /// <summary>Roll every rank back to the last complete checkpoint.</summary>
+    RestartFromCheckpoint = 4,
+
+    /// <summary>Write a checkpoint at the next boundary.</summary>
+    Checkpoint = 5,
+
+    /// <summary>Set a new convergence tolerance (<see cref="ControlCommand.Value"/>).</summary>
+    ChangeTolerance = 6,
+
+    /// <summary>A command the solver registered (<see cref="ControlCommand.Name"/>).</summary>
+    Custom = 7,
+}

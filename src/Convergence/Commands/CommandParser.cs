@@ -1,0 +1,221 @@
+using System.Globalization;
+
+namespace Convergence.Commands;
+
+/// <summary>
+/// Turns one line of the notifications file into a <see cref="ControlCommand"/> or a one-line rejection.
+/// </summary>
+/// <remarks>
+/// Grammar: <c>NAME [args] [#id]</c> or <c>NAME=value [#id]</c>; names are case-insensitive; leading and
+/// trailing white space is ignored; a blank line is neither a command nor a rejection. The parser never
+/// throws on any input and is safe to share between threads (it holds no mutable state).
+/// </remarks>
+public sealed class CommandParser
+{
+    /// <summary>The longest line, in characters, that is parsed at all.</summary>
+    public const int DefaultMaxLineLength = 1024;
+
+    /// <summary>The longest argument text, in UTF-8 bytes, that fits into a command packet.</summary>
+    public const int MaxArgumentBytes = Control.CommandPacket.ArgumentCapacity;
+
+    /// <summary>The longest <c>#id</c>.</summary>
+    public const int MaxClientIdLength = 32;
+
+    private static readonly string[] BuiltInNames = ["ABORT", "STOP", "RESTART", "CHECKPOINT", "CHANGE_TOLERANCE"];
+
+    private readonly Dictionary<string, CustomCommand> _custom;
+    private readonly int _maxLineLength;
+    private readonly string _knownList;
+
+    /// <summary>Creates a parser for the built-in commands plus the solver's own.</summary>
+    /// <param name="customCommands">Commands the solver registered; names must not clash with built-in ones.</param>
+    /// <param name="maxLineLength">Longer lines are rejected without further parsing.</param>
+    public CommandParser(IEnumerable<CustomCommand>? customCommands = null, int maxLineLength = DefaultMaxLineLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLineLength, 16);
+        _maxLineLength = maxLineLength;
+        _custom = new Dictionary<string, CustomCommand>(StringComparer.OrdinalIgnoreCase);
+        foreach (var command in customCommands ?? [])
+        {
+            if (!IsName(command.Name) || command.Name.Length > Control.CommandPacket.NameCapacity)
+            {
+                throw new ArgumentException(
+                    $"Custom command name '{command.Name}' must be 1-{Control.CommandPacket.NameCapacity} letters, digits or underscores.",
+                    nameof(customCommands));
+            }
+
+            if (Array.Exists(BuiltInNames, n => n.Equals(command.Name, StringComparison.OrdinalIgnoreCase)))
+            {
+                throw new ArgumentException($"Custom command '{command.Name}' clashes with a built-in command.", nameof(customCommands));
+            }
+
+            if (!_custom.TryAdd(command.Name, command))
+            {
+                throw new ArgumentException($"Custom command '{command.Name}' is registered twice.", nameof(customCommands));
+            }
+        }
+
+        _knownList = string.Join(", ", BuiltInNames.Concat(_custom.Keys.Select(k => k.ToUpperInvariant())));
+    }
+
+    /// <summary>The commands the solver registered.</summary>
+    public IReadOnlyCollection<CustomCommand> CustomCommands => _custom.Values;
+
+    /// <summary>Parses one line (without its line terminator). Never throws.</summary>
+    public ParseResult Parse(string line)
+    {
+        try
+        {
+            return ParseCore(line);
+        }
+        catch (Exception ex)
+        {
+            // A validator supplied by a solver threw: that is the validator's bug, not the user's,
+            // but the job must go on, so it becomes a rejection.
+            return ParseResult.Reject($"validation failed: {OneLine(ex.Message)}", null);
+        }
+    }
+
+    private ParseResult ParseCore(string line)
+    {
+        if (line.Length > _maxLineLength)
+        {
+            return ParseResult.Reject($"line of {line.Length} characters is longer than the limit of {_maxLineLength}", null);
+        }
+
+        var text = line.AsSpan().Trim();
+        if (text.IsEmpty)
+        {
+            return ParseResult.Blank;
+        }
+
+        foreach (var c in text)
+        {
+            if (char.IsControl(c) && c != '\t')
+            {
+                return ParseResult.Reject($"control character U+{(int)c:X4} in message", null);
+            }
+        }
+
+        string? clientId = null;
+        var lastSpace = text.LastIndexOfAny(' ', '\t');
+        var lastToken = lastSpace < 0 ? text : text[(lastSpace + 1)..];
+        if (lastToken.Length > 0 && lastToken[0] == '#')
+        {
+            var id = lastToken[1..];
+            if (id.Length == 0 || id.Length > MaxClientIdLength || !IsIdentifier(id))
+            {
+                return ParseResult.Reject(
+                    $"bad #id '{Shorten(lastToken.ToString())}': use 1-{MaxClientIdLength} letters, digits, '-' or '_'", null);
+            }
+
+            clientId = id.ToString();
+            text = lastSpace < 0 ? [] : text[..lastSpace].TrimEnd();
+            if (text.IsEmpty)
+            {
+                return ParseResult.Reject("no command before the #id", clientId);
+            }
+        }
+
+        var split = text.IndexOfAny(' ', '\t', '=');
+        var nameSpan = split < 0 ? text : text[..split];
+        var arguments = split < 0 ? string.Empty : text[(split + 1)..].Trim().ToString();
+        if (!IsName(nameSpan))
+        {
+            return ParseResult.Reject($"'{Shorten(nameSpan.ToString())}' is not a command name; known: {_knownList}", clientId);
+        }
+
+        var name = nameSpan.ToString().ToUpperInvariant();
+        switch (name)
+        {
+            case "ABORT":
+                return NoArguments(CommandKind.Abort, name, arguments, clientId);
+            case "STOP":
+                return NoArguments(CommandKind.Stop, name, arguments, clientId);
+            case "CHECKPOINT":
+                return NoArguments(CommandKind.Checkpoint, name, arguments, clientId);
+            case "RESTART":
+                if (arguments.Length == 0)
+                {
+                    return Accept(CommandKind.Restart, 0, name, arguments, clientId);
+                }
+
+                return arguments.Equals("checkpoint", StringComparison.OrdinalIgnoreCase)
+                    ? Accept(CommandKind.RestartFromCheckpoint, 0, name, "checkpoint", clientId)
+                    : ParseResult.Reject($"RESTART takes no argument or 'checkpoint', got '{Shorten(arguments)}'", clientId);
+            case "CHANGE_TOLERANCE":
+                if (!double.TryParse(arguments, NumberStyles.Float, CultureInfo.InvariantCulture, out var tolerance)
+                    || !double.IsFinite(tolerance) || tolerance <= 0)
+                {
+                    return ParseResult.Reject(
+                        $"CHANGE_TOLERANCE needs a positive finite number such as 1e-8, got '{Shorten(arguments)}'", clientId);
+                }
+
+                return Accept(CommandKind.ChangeTolerance, tolerance, name, arguments, clientId);
+        }
+
+        if (_custom.TryGetValue(name, out var custom))
+        {
+            if (System.Text.Encoding.UTF8.GetByteCount(arguments) > MaxArgumentBytes)
+            {
+                return ParseResult.Reject($"{name} arguments are longer than {MaxArgumentBytes} bytes", clientId);
+            }
+
+            var error = custom.Validate?.Invoke(arguments);
+            return error is null
+                ? Accept(CommandKind.Custom, 0, custom.Name.ToUpperInvariant(), arguments, clientId)
+                : ParseResult.Reject($"{name}: {OneLine(error)} (usage: {custom.Usage})", clientId);
+        }
+
+        return ParseResult.Reject($"unknown command '{Shorten(name)}'; known: {_knownList}", clientId);
+    }
+
+    private static ParseResult NoArguments(CommandKind kind, string name, string arguments, string? clientId) =>
+        arguments.Length == 0
+            ? Accept(kind, 0, name, arguments, clientId)
+            : ParseResult.Reject($"{name} takes no argument, got '{Shorten(arguments)}'", clientId);
+
+    private static ParseResult Accept(CommandKind kind, double value, string name, string arguments, string? clientId) =>
+        ParseResult.Accept(new ControlCommand(kind, value, name, arguments, clientId));
+
+    private static bool IsName(ReadOnlySpan<char> s)
+    {
+        if (s.IsEmpty || s.Length > 64)
+        {
+            return false;
+        }
+
+        foreach (var c in s)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c == '_'))
+            {
+                return false;
+            }
+        }
+
+        return char.IsAsciiLetter(s[0]);
+    }
+
+    private static bool IsIdentifier(ReadOnlySpan<char> s)
+    {
+        foreach (var c in s)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c == '_' || c == '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Keeps quoted user text in rejections short and on one line.</summary>
+    internal static string Shorten(string s, int max = 60)
+    {
+        s = OneLine(s);
+        return s.Length <= max ? s : string.Concat(s.AsSpan(0, max), "…");
+    }
+
+    internal static string OneLine(string s) =>
+        s.Contains('\n') || s.Contains('\r') ? s.Replace("\r", " ").Replace("\n", " ") : s;
+}

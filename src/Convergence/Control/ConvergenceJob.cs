@@ -1,0 +1,83 @@
+using Convergence.Output;
+using Convergence.Solver;
+
+namespace Convergence.Control;
+
+/// <summary>
+/// The entry point a solver's <c>Main</c> calls: resolves options, builds the solver, runs the job and
+/// turns every way it can end into an exit code. If any rank fails, it prints the error and aborts the
+/// whole job through the coordinator: an allocation must never hang on a dead peer.
+/// </summary>
+public static class ConvergenceJob
+{
+    /// <summary>Runs a job with <paramref name="coordinator"/>; returns the process exit code (see <see cref="ExitCodes"/>).</summary>
+    /// <param name="args">The command line: framework options (see <c>--help</c>) and the solver's own.</param>
+    /// <param name="coordinator">Single process or MPI.</param>
+    /// <param name="createSolver">Builds this rank's solver; may throw <see cref="OptionsException"/> for bad solver arguments.</param>
+    /// <param name="defaults">The solver's preferred defaults (e.g. its tolerance), overridden by environment and command line.</param>
+    /// <param name="solverHelp">The solver's own options, for <c>--help</c>.</param>
+    public static int Run(string[] args, ICoordinator coordinator, Func<JobSetup, IIterativeSolver> createSolver, RunOptions? defaults = null, string? solverHelp = null)
+    {
+        var isRoot = coordinator.Rank == 0;
+        var log = new JobLog(coordinator.Size > 1 && !isRoot ? $"[rank {coordinator.Rank}] " : string.Empty);
+        try
+        {
+            if (args.Contains("--help") || args.Contains("-h"))
+            {
+                if (isRoot)
+                {
+                    Console.Out.WriteLine($"Options (command line first, then environment, then defaults):{Environment.NewLine}{RunOptionsParser.Help}");
+                    if (solverHelp is not null)
+                    {
+                        Console.Out.WriteLine($"Solver options:{Environment.NewLine}{solverHelp}");
+                    }
+                }
+
+                return ExitCodes.Success;
+            }
+
+            IIterativeSolver? solver = null;
+            RunOptions? options = null;
+            string? error = null;
+            try
+            {
+                options = RunOptions.Parse(args, out var rest, defaults);
+                solver = createSolver(new JobSetup(options, rest, coordinator.Rank, coordinator.Size));
+            }
+            catch (OptionsException ex)
+            {
+                error = ex.Message;
+            }
+
+            // Every rank must agree before the first real collective, or a rank that refused its
+            // options would leave the others waiting for ever.
+            if (coordinator.AllreduceSum(error is null ? 0 : 1) > 0)
+            {
+                // Say it once: rank 0 if it saw the error, otherwise each rank that did.
+                var rootSawIt = coordinator.AllreduceSum(isRoot && error is not null ? 1 : 0) > 0;
+                if (error is not null && (isRoot || !rootSawIt))
+                {
+                    Console.Error.WriteLine($"convergence: {(isRoot ? string.Empty : $"rank {coordinator.Rank}: ")}{error} (see --help)");
+                }
+
+                return ExitCodes.Usage;
+            }
+
+            var runner = new JobRunner(coordinator, options!, solver!, log);
+            var result = runner.Run();
+            return result.ExitCode;
+        }
+        catch (Exception ex)
+        {
+            log.Flush();
+            Console.Error.WriteLine($"convergence: rank {coordinator.Rank} failed: {ex}");
+            Console.Error.Flush();
+            coordinator.Abort(ExitCodes.Failed);
+            return ExitCodes.Failed;
+        }
+        finally
+        {
+            log.Dispose();
+        }
+    }
+}

@@ -1,0 +1,143 @@
+using Convergence.Commands;
+using Convergence.Intake;
+using Convergence.Journal;
+using Convergence.Output;
+using Convergence.Solver;
+using Convergence.Status;
+
+namespace Convergence.Control;
+
+/// <summary>
+/// One job on one rank: sets up rank 0's services (placeholder result, notifications watcher, status
+/// reporter), runs the <see cref="ControlLoop"/>, and writes the final result, page and summary.
+/// </summary>
+/// <remarks>
+/// Collective: every rank constructs one and calls <see cref="Run"/>. Exceptions propagate after the
+/// failure has been recorded (FAILED result, final page); the caller decides whether to abort the job
+/// (<see cref="ConvergenceJob"/> does).
+/// </remarks>
+public sealed class JobRunner
+{
+    private readonly ICoordinator _coordinator;
+    private readonly RunOptions _options;
+    private readonly IIterativeSolver _solver;
+    private readonly JobLog _log;
+    private readonly string _jobName;
+
+    /// <summary>Prepares a job; nothing runs until <see cref="Run"/>.</summary>
+    public JobRunner(ICoordinator coordinator, RunOptions options, IIterativeSolver solver, JobLog log)
+    {
+        _coordinator = coordinator;
+        _options = options.Validate();
+        _solver = solver;
+        _log = log;
+        _jobName = options.JobName ?? solver.Name;
+    }
+
+    /// <summary>Extra hooks for the loop (checkpoints); applied to the loop before it runs.</summary>
+    public Func<ControlLoop, RankZeroServices?, ControlLoop>? ConfigureLoop { get; init; }
+
+    /// <summary>Runs the job to its end on this rank. Collective.</summary>
+    public RunResult Run()
+    {
+        var isRoot = _coordinator.Rank == 0;
+        CommandIntake? intake = null;
+        StatusReporter? reporter = null;
+        RankZeroServices? services = null;
+        try
+        {
+            if (isRoot)
+            {
+                services = StartRankZero(out intake, out reporter);
+            }
+
+            // Nobody may fail (and write FAILED) before rank 0 has written the placeholder.
+            _coordinator.Barrier();
+            var loop = new ControlLoop(_solver, _coordinator, _options, services);
+            loop = ConfigureLoop?.Invoke(loop, services) ?? loop;
+            var result = loop.Run();
+            if (isRoot)
+            {
+                Finish(result, services!, intake, reporter);
+            }
+
+            return result;
+        }
+        catch (Exception ex)
+        {
+            RecordFailure(ex, services, intake, reporter);
+            throw;
+        }
+    }
+
+    private RankZeroServices StartRankZero(out CommandIntake? intake, out StatusReporter reporter)
+    {
+        Directory.CreateDirectory(_options.ServiceDirectory);
+        ResultFile.Write(_options.ResultFile, ResultFile.FormatPlaceholder(_jobName, _coordinator.Size));
+        _log.Write($"start job={_jobName} solver={_solver.Name} ranks={_coordinator.Size} ({_coordinator.Description}) {_options.Describe()}");
+        _log.Write($"files notifications={_options.NotificationsFile} status={_options.StatusFile} result={_options.ResultFile}");
+
+        var journal = new CommandJournal(_log.Write);
+        var tail = new NotificationTail(_options.NotificationsFile, _options.MaxLineBytes, _options.ReplayExistingNotifications);
+        if (tail.SkippedLines > 0 || tail.SkippedBytes > 0)
+        {
+            _log.Write($"notifications: skipped {tail.SkippedLines} lines ({tail.SkippedBytes} bytes) left by an earlier run; use --replay-notifications on to apply them");
+        }
+
+        var parser = new CommandParser(_solver.Commands);
+        intake = new CommandIntake(tail, parser, journal, _options.PollInterval, _options.UseChangeNotifications, _log.Write);
+        var live = new LiveStatus(_jobName, _solver.Name, _coordinator.Size, _options.Tolerance, _solver.Commands, journal);
+        reporter = new StatusReporter(live, _options.StatusFile, _options.StatusInterval, _options.ProgressInterval, _log.Write);
+        return new RankZeroServices(intake, journal, live);
+    }
+
+    private void Finish(RunResult result, RankZeroServices services, CommandIntake? intake, StatusReporter? reporter)
+    {
+        intake?.StopAndDrain();
+        while (intake is not null && intake.TryDequeue(out var late))
+        {
+            services.Journal.Declined(late.Sequence, "the job ended before this command could be applied");
+        }
+
+        services.Live.Finish(StateOf(result.Outcome), result.Iteration, result.TotalIterations, result.Residual, result.Tolerance, result.Message);
+        reporter?.StopAndWriteFinal();
+        ResultFile.Write(_options.ResultFile, ResultFile.FormatResult(_jobName, _coordinator.Size, result));
+        intake?.Dispose();
+        _log.Write(FormattableString.Invariant(
+            $"end outcome={ResultFile.Word(result.Outcome)} iteration={result.Iteration} total={result.TotalIterations} residual={result.Residual:G6} tolerance={result.Tolerance:G6} restarts={result.Restarts} elapsed={result.Elapsed.TotalSeconds:0.###}s it/s={(result.TotalIterations / Math.Max(result.Elapsed.TotalSeconds, 1e-9)):0} commands applied={services.Journal.AppliedCount} rejected={services.Journal.RejectedCount} exit={result.ExitCode}"));
+        _log.Write($"result written to {_options.ResultFile}: {result.Message}");
+    }
+
+    private void RecordFailure(Exception ex, RankZeroServices? services, CommandIntake? intake, StatusReporter? reporter)
+    {
+        var error = $"rank {_coordinator.Rank}: {ex.GetType().Name}: {ex.Message}";
+        try
+        {
+            if (services is not null)
+            {
+                intake?.StopAndDrain();
+                services.Live.Finish(JobState.Failed, 0, services.Live.TotalIterations, double.NaN, _options.Tolerance, error);
+                reporter?.StopAndWriteFinal();
+            }
+
+            // Any rank may write the failure: rank 0 may be blocked in a collective and about to be
+            // taken down by this rank's abort, so waiting for it would lose the result.
+            Directory.CreateDirectory(_options.ServiceDirectory);
+            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(_jobName, _coordinator.Rank, _coordinator.Size, error));
+        }
+        catch (Exception writeError) when (writeError is IOException or UnauthorizedAccessException)
+        {
+            _log.Write($"could not write the FAILED result to {_options.ResultFile}: {writeError.Message}");
+        }
+    }
+
+    private static JobState StateOf(RunOutcome outcome) => outcome switch
+    {
+        RunOutcome.Converged => JobState.Converged,
+        RunOutcome.Stopped => JobState.Stopped,
+        RunOutcome.Aborted => JobState.Aborted,
+        RunOutcome.IterationLimit => JobState.IterationLimit,
+        RunOutcome.Diverged => JobState.Diverged,
+        _ => JobState.Failed,
+    };
+}

@@ -1,0 +1,22 @@
+namespace Convergence.Control;
+
+/// <summary>A user-supplied setting is wrong; the message is one line saying which and what to do.</summary>
+public sealed class OptionsException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public OptionsException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public OptionsException()
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public OptionsException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+
+namespace Convergence.Control;
+
+/// <summary>
+/// The settings of one run: a frozen snapshot, validated once before the first collective and identical
+/// on every rank. Build one with <see cref="Parse"/> (command line, then environment, then defaults) or
+/// with a <c>with</c> expression, then call <see cref="Validate"/>.
+/// </summary>
+public sealed record RunOptions
+{
+    /// <summary>The service folder used inside the SemWES container.</summary>
+    public const string DefaultServiceDirectory = "/service";
+
+    /// <summary>Folder holding <c>notifications.txt</c>, <c>status.html</c> and <c>result.txt</c>.</summary>
+    public string ServiceDirectory { get; init; } = DefaultServiceDirectory;
+
+    /// <summary>Name shown on the status page and in the result; the solver's name when unset.</summary>
+    public string? JobName { get; init; }
+
+    /// <summary>Converged when the global residual is below this.</summary>
+    public double Tolerance { get; init; } = 1e-6;
+
+    /// <summary>Stop with <see cref="RunOutcome.IterationLimit"/> after this many iterations since the last (re)start.</summary>
+    public long MaxIterations { get; init; } = 100_000_000;
+
+    /// <summary>When ranks exchange control data.</summary>
+    public SyncPolicy Sync { get; init; } = SyncPolicy.Default;
+
+    /// <summary>How often rank 0's background thread looks at the notifications file.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Also wake the watcher on file-system change events (polling runs regardless).</summary>
+    public bool UseChangeNotifications { get; init; } = true;
+
+    /// <summary>Apply messages already in the notifications file at start (by default they are skipped).</summary>
+    public bool ReplayExistingNotifications { get; init; }
+
+    /// <summary>Longest accepted message line in bytes; longer lines are skipped without being buffered.</summary>
+    public int MaxLineBytes { get; init; } = 4096;
+
+    /// <summary>How often the status page is rewritten while the job runs.</summary>
+    public TimeSpan StatusInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often a progress line goes to the log.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The notifications file the service appends to.</summary>
+    public string NotificationsFile => Path.Combine(ServiceDirectory, "notifications.txt");
+
+    /// <summary>The status page the service shows.</summary>
+    public string StatusFile => Path.Combine(ServiceDirectory, "status.html");
+
+    /// <summary>The result the service passes to the workflow's next step.</summary>
+    public string ResultFile => Path.Combine(ServiceDirectory, "result.txt");
+
+    /// <summary>Checks every value; throws <see cref="OptionsException"/> with a one-line message.</summary>
+    public RunOptions Validate()
+    {
+        Require(!string.IsNullOrWhiteSpace(ServiceDirectory), "the service folder must not be empty");
+        Require(double.IsFinite(Tolerance) && Tolerance > 0, $"tolerance must be a positive finite number, got {Tolerance.ToString(CultureInfo.InvariantCulture)}");
+        Require(MaxIterations >= 1, $"max iterations must be at least 1, got {MaxIterations}");
+        Require(PollInterval >= TimeSpan.FromMilliseconds(1) && PollInterval <= TimeSpan.FromMinutes(10), $"poll interval must be 1 ms to 10 min, got {PollInterval.TotalMilliseconds} ms");
+        Require(MaxLineBytes is >= 64 and <= 1 << 20, $"max line bytes must be 64 to 1048576, got {MaxLineBytes}");
+        Require(StatusInterval >= TimeSpan.FromMilliseconds(50), $"status interval must be at least 50 ms, got {StatusInterval.TotalMilliseconds} ms");
+        Require(ProgressInterval >= TimeSpan.FromMilliseconds(100), $"progress interval must be at least 100 ms, got {ProgressInterval.TotalMilliseconds} ms");
+        return this;
+    }
+
+    /// <summary>
+    /// Resolves options from the command line (first), the environment (second) and <paramref name="defaults"/>.
+    /// Arguments the framework does not know are returned for the solver.
+    /// </summary>
+    /// <exception cref="OptionsException">A value is malformed or out of range; the message names the option.</exception>
+    public static RunOptions Parse(IReadOnlyList<string> args, out List<string> remaining, RunOptions? defaults = null, Func<string, string?>? environment = null) =>
+        RunOptionsParser.Parse(args, out remaining, defaults ?? new RunOptions(), environment ?? Environment.GetEnvironmentVariable);
+
+    /// <summary>The resolved settings on one line, for the start-up log.</summary>
+    public string Describe() => FormattableString.Invariant(
+        $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s");
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new OptionsException(message);
+        }
+    }
+}

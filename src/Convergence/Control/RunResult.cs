@@ -1,0 +1,24 @@
+namespace Convergence.Control;
+
+/// <summary>The end of a run, identical on every rank.</summary>
+/// <param name="Outcome">How the run ended.</param>
+/// <param name="Iteration">Iterations since the last (re)start when it ended.</param>
+/// <param name="TotalIterations">Iterations over the whole run, restarts included.</param>
+/// <param name="Residual">The last global residual.</param>
+/// <param name="Tolerance">The tolerance in force at the end.</param>
+/// <param name="Elapsed">Wall time of the loop.</param>
+/// <param name="Restarts">How many restarts happened.</param>
+/// <param name="Message">Extra detail: which command ended the run, the error of a failure.</param>
+public sealed record RunResult(
+    RunOutcome Outcome,
+    long Iteration,
+    long TotalIterations,
+    double Residual,
+    double Tolerance,
+    TimeSpan Elapsed,
+    int Restarts,
+    string? Message)
+{
+    /// <summary>The process exit code documented in the README for this outcome.</summary>
+    public int ExitCode => ExitCodes.For(Outcome);
+}

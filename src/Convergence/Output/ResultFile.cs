@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text;
+using Convergence.Control;
+
+namespace Convergence.Output;
+
+/// <summary>
+/// <c>result.txt</c>: one <c>key=value</c> per line, <c>outcome</c> first, so a workflow's next step can
+/// read it with <c>grep '^outcome='</c> or any properties parser. Format documented in the README.
+/// </summary>
+public static class ResultFile
+{
+    /// <summary>The outcome written at start, before the job has a result.</summary>
+    public const string Unset = "UNSET";
+
+    /// <summary>The upper-case word for an outcome as it appears after <c>outcome=</c>.</summary>
+    public static string Word(RunOutcome outcome) => outcome switch
+    {
+        RunOutcome.Converged => "CONVERGED",
+        RunOutcome.Stopped => "STOPPED",
+        RunOutcome.Aborted => "ABORTED",
+        RunOutcome.IterationLimit => "ITERATION_LIMIT",
+        RunOutcome.Diverged => "DIVERGED",
+        _ => "FAILED",
+    };
+
+    /// <summary>The placeholder written before the first iteration.</summary>
+    public static string FormatPlaceholder(string job, int ranks) => Format(
+    [
+        ("outcome", Unset),
+        ("state", "running"),
+        ("job", job),
+        ("ranks", ranks.ToString(CultureInfo.InvariantCulture)),
+        ("started_at", Now()),
+    ]);
+
+    /// <summary>The final result.</summary>
+    public static string FormatResult(string job, int ranks, RunResult result, IEnumerable<(string Key, string Value)>? extra = null)
+    {
+        var fields = new List<(string, string)>
+        {
+            ("outcome", Word(result.Outcome)),
+            ("job", job),
+            ("iteration", result.Iteration.ToString(CultureInfo.InvariantCulture)),
+            ("total_iterations", result.TotalIterations.ToString(CultureInfo.InvariantCulture)),
+            ("residual", result.Residual.ToString("R", CultureInfo.InvariantCulture)),
+            ("tolerance", result.Tolerance.ToString("R", CultureInfo.InvariantCulture)),
+            ("restarts", result.Restarts.ToString(CultureInfo.InvariantCulture)),
+            ("elapsed_seconds", result.Elapsed.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)),
+            ("ranks", ranks.ToString(CultureInfo.InvariantCulture)),
+            ("exit_code", result.ExitCode.ToString(CultureInfo.InvariantCulture)),
+            ("finished_at", Now()),
+        };
+        if (!string.IsNullOrEmpty(result.Message))
+        {
+            fields.Add(("message", result.Message));
+        }
+
+        if (extra is not null)
+        {
+            fields.AddRange(extra);
+        }
+
+        return Format(fields);
+    }
+
+    /// <summary>A failure seen by one rank, written by that rank before it takes the job down.</summary>
+    public static string FormatFailure(string job, int rank, int ranks, string error) => Format(
+    [
+        ("outcome", "FAILED"),
+        ("job", job),
+        ("failed_rank", rank.ToString(CultureInfo.InvariantCulture)),
+        ("ranks", ranks.ToString(CultureInfo.InvariantCulture)),
+        ("exit_code", ExitCodes.Failed.ToString(CultureInfo.InvariantCulture)),
+        ("finished_at", Now()),
+        ("message", error),
+    ]);
+
+    /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> atomically and durably.</summary>
+    public static void Write(string path, string content) => AtomicFile.WriteAllText(path, content, durable: true);
+
+    /// <summary>Reads a result file into its fields; later duplicates win. Lines without '=' are ignored.</summary>
+    public static IReadOnlyDictionary<string, string> Parse(string text)
+    {
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var raw in text.Split('\n'))
+        {
+            var line = raw.TrimEnd('\r');
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                fields[line[..eq]] = line[(eq + 1)..];
+            }
+        }
+
+        return fields;
+    }
+
+    private static string Format(IEnumerable<(string Key, string Value)> fields)
+    {
+        var sb = new StringBuilder();
+        foreach (var (key, value) in fields)
+        {
+            // One field per line: values never carry a line break into the file.
+            sb.Append(key).Append('=').Append(value.Replace('\n', ' ').Replace('\r', ' ')).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Now() => DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+}

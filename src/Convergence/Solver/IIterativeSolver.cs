@@ -1,0 +1,41 @@
+using Convergence.Commands;
+using Convergence.Control;
+
+namespace Convergence.Solver;
+
+/// <summary>
+/// The one interface a solver author implements: a rank's share of an iterative method. The framework
+/// runs the loop, reduces the residual, applies commands at iteration boundaries and decides when to stop.
+/// </summary>
+/// <remarks>
+/// Every method is called on every rank, from the thread that runs the control loop, at the same
+/// iteration on every rank. <see cref="Iterate"/> is the hot path: it may communicate with other ranks
+/// (halo exchange) but must not touch the service folder.
+/// </remarks>
+public interface IIterativeSolver
+{
+    /// <summary>A short name for the log, the status page and the result file.</summary>
+    string Name { get; }
+
+    /// <summary>How local residual contributions combine; <see cref="ResidualNorm.L2"/> unless overridden.</summary>
+    ResidualNorm Norm => ResidualNorm.L2;
+
+    /// <summary>Commands this solver understands in addition to the built-in ones.</summary>
+    IReadOnlyList<CustomCommand> Commands => [];
+
+    /// <summary>Sets up this rank's initial state; called at start and again on <c>RESTART</c>.</summary>
+    void Initialize(SolverContext context);
+
+    /// <summary>Performs one iteration and returns this rank's residual contribution (see <see cref="Norm"/>).</summary>
+    double Iterate();
+
+    /// <summary>
+    /// Called on every rank when the run ends cleanly (converged, stopped, iteration limit), before the
+    /// result is written; not called after <c>ABORT</c> or a failure.
+    /// </summary>
+    void Finish(RunResult result);
+
+    /// <summary>Applies a custom command on every rank at the same boundary; it was validated on rank 0.</summary>
+    void ApplyCommand(ControlCommand command) =>
+        throw new NotSupportedException($"Solver '{Name}' registered '{command.Name}' but does not apply it.");
+}

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using Convergence.Commands;
+using Convergence.Journal;
+
+namespace Convergence.Status;
+
+/// <summary>
+/// The hand-over point between rank 0's control loop (which records progress at sync boundaries) and the
+/// reporter thread (which turns it into snapshots).
+/// </summary>
+/// <remarks>
+/// One short, uncontended lock per sync boundary on rank 0; recording allocates nothing. Readers copy
+/// under the same lock.
+/// </remarks>
+public sealed class LiveStatus
+{
+    private readonly object _gate = new();
+    private readonly ResidualHistory _history = new();
+    private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+    private long _iteration;
+    private long _total;
+    private double _residual = double.NaN;
+    private double _tolerance;
+    private int _restarts;
+    private JobState _state = JobState.Starting;
+    private string? _message;
+    private string? _lastCheckpoint;
+
+    /// <summary>Creates the hand-over for one job.</summary>
+    public LiveStatus(string jobName, string solverName, int ranks, double tolerance, IReadOnlyList<CustomCommand> customCommands, CommandJournal journal)
+    {
+        JobName = jobName;
+        SolverName = solverName;
+        Ranks = ranks;
+        _tolerance = tolerance;
+        CustomCommands = customCommands;
+        Journal = journal;
+    }
+
+    /// <summary>The job's name.</summary>
+    public string JobName { get; }
+
+    /// <summary>The solver's name.</summary>
+    public string SolverName { get; }
+
+    /// <summary>Number of ranks.</summary>
+    public int Ranks { get; }
+
+    /// <summary>The solver's own commands.</summary>
+    public IReadOnlyList<CustomCommand> CustomCommands { get; }
+
+    /// <summary>The command journal shown with the status.</summary>
+    public CommandJournal Journal { get; }
+
+    /// <summary>Changes whenever anything shown changes.</summary>
+    public long Version { get; private set; }
+
+    /// <summary>Records the state at a sync boundary. Allocation-free.</summary>
+    public void Record(long iteration, long totalIterations, double residual, double tolerance)
+    {
+        var seconds = Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds;
+        lock (_gate)
+        {
+            _iteration = iteration;
+            _total = totalIterations;
+            _residual = residual;
+            _tolerance = tolerance;
+            if (_state == JobState.Starting)
+            {
+                _state = JobState.Running;
+            }
+
+            _history.Add(new ResidualPoint(totalIterations, iteration, residual, seconds, false));
+            Version++;
+        }
+    }
+
+    /// <summary>Records a restart: the next history point is marked.</summary>
+    public void RecordRestart(int restarts)
+    {
+        lock (_gate)
+        {
+            _restarts = restarts;
+            _history.MarkRestart();
+            Version++;
+        }
+    }
+
+    /// <summary>Records the last complete checkpoint (shown with how to resume).</summary>
+    public void RecordCheckpoint(string description)
+    {
+        lock (_gate)
+        {
+            _lastCheckpoint = description;
+            Version++;
+        }
+    }
+
+    /// <summary>Records the end of the job.</summary>
+    public void Finish(JobState state, long iteration, long totalIterations, double residual, double tolerance, string? message)
+    {
+        var seconds = Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds;
+        lock (_gate)
+        {
+            _state = state;
+            _message = message;
+            _iteration = iteration;
+            _total = totalIterations;
+            _residual = residual;
+            _tolerance = tolerance;
+            if (double.IsFinite(residual))
+            {
+                _history.Add(new ResidualPoint(totalIterations, iteration, residual, seconds, false));
+            }
+
+            Version++;
+        }
+    }
+
+    /// <summary>Freezes the current state; <paramref name="iterationsPerSecond"/> is measured by the caller.</summary>
+    public StatusSnapshot Snapshot(double iterationsPerSecond)
+    {
+        ResidualPoint[] history;
+        StatusSnapshot snapshot;
+        lock (_gate)
+        {
+            history = _history.ToArray();
+            snapshot = new StatusSnapshot
+            {
+                JobName = JobName,
+                SolverName = SolverName,
+                State = _state,
+                Ranks = Ranks,
+                Iteration = _iteration,
+                TotalIterations = _total,
+                Residual = _residual,
+                Tolerance = _tolerance,
+                Restarts = _restarts,
+                Elapsed = Stopwatch.GetElapsedTime(_startTimestamp),
+                IterationsPerSecond = iterationsPerSecond,
+                History = history,
+                Journal = Journal.Snapshot(),
+                CustomCommands = CustomCommands,
+                Message = _message,
+                LastCheckpoint = _lastCheckpoint,
+                UpdatedAt = DateTimeOffset.UtcNow,
+            };
+        }
+
+        var eta = snapshot.Finished ? null : ConvergenceEstimate.TimeToTolerance(history, snapshot.Tolerance);
+        return snapshot with
+        {
+            EstimatedTimeToTolerance = eta,
+            State = snapshot.State == JobState.Running && eta is not null ? JobState.Converging : snapshot.State,
+        };
+    }
+
+    /// <summary>Iterations over the whole run, read without the lock for rate measurements.</summary>
+    public long TotalIterations
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _total;
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Globalization;
+using Convergence.Output;
+
+namespace Convergence.Status;
+
+/// <summary>
+/// Rank 0's reporter thread: rewrites the status page atomically at a throttled rate and writes the
+/// progress line to the log. Never on the iteration path, never calls MPI.
+/// </summary>
+public sealed class StatusReporter : IDisposable
+{
+    private readonly LiveStatus _live;
+    private readonly string _statusFile;
+    private readonly TimeSpan _statusInterval;
+    private readonly TimeSpan _progressInterval;
+    private readonly Action<string> _log;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+    private long _lastVersion = -1;
+    private long _lastJournalVersion = -1;
+    private long _rateTotal;
+    private long _rateTimestamp = Stopwatch.GetTimestamp();
+    private double _rate;
+    private bool _warned;
+
+    /// <summary>Starts the reporter thread.</summary>
+    public StatusReporter(LiveStatus live, string statusFile, TimeSpan statusInterval, TimeSpan progressInterval, Action<string> log)
+    {
+        _live = live;
+        _statusFile = statusFile;
+        _statusInterval = statusInterval;
+        _progressInterval = progressInterval;
+        _log = log;
+        _thread = new Thread(Run) { IsBackground = true, Name = "convergence-status" };
+        _thread.Start();
+    }
+
+    /// <summary>Pages written so far.</summary>
+    public long PagesWritten { get; private set; }
+
+    /// <summary>Stops the thread and writes the page once more with the final state.</summary>
+    public void StopAndWriteFinal()
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        _thread.Join();
+        WritePage(force: true);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        StopAndWriteFinal();
+        _stop.Dispose();
+    }
+
+    private void Run()
+    {
+        var nextProgress = Stopwatch.GetTimestamp() + (long)(_progressInterval.TotalSeconds * Stopwatch.Frequency);
+        WritePage(force: true);
+        while (!_stop.Token.WaitHandle.WaitOne(_statusInterval))
+        {
+            UpdateRate();
+            WritePage(force: false);
+            if (Stopwatch.GetTimestamp() >= nextProgress)
+            {
+                nextProgress = Stopwatch.GetTimestamp() + (long)(_progressInterval.TotalSeconds * Stopwatch.Frequency);
+                var s = _live.Snapshot(_rate);
+                if (s.State != JobState.Starting)
+                {
+                    _log(string.Create(CultureInfo.InvariantCulture,
+                        $"progress iteration={s.Iteration} total={s.TotalIterations} residual={s.Residual:G4} tolerance={s.Tolerance:G4} it/s={_rate:0} eta={(s.EstimatedTimeToTolerance is { } eta ? $"{eta.TotalSeconds:0}s" : "-")}"));
+                }
+            }
+        }
+    }
+
+    private void UpdateRate()
+    {
+        var now = Stopwatch.GetTimestamp();
+        var total = _live.TotalIterations;
+        var seconds = (now - _rateTimestamp) / (double)Stopwatch.Frequency;
+        if (seconds >= 0.5)
+        {
+            _rate = Math.Max(0, total - _rateTotal) / seconds;
+            _rateTotal = total;
+            _rateTimestamp = now;
+        }
+    }
+
+    private void WritePage(bool force)
+    {
+        var version = _live.Version;
+        var journalVersion = _live.Journal.Version;
+        if (!force && version == _lastVersion && journalVersion == _lastJournalVersion)
+        {
+            return;
+        }
+
+        try
+        {
+            AtomicFile.WriteAllText(_statusFile, StatusPage.Render(_live.Snapshot(_rate)));
+            PagesWritten++;
+            _lastVersion = version;
+            _lastJournalVersion = journalVersion;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            if (!_warned)
+            {
+                _log($"status: cannot write {_statusFile}: {ex.Message} (will retry)");
+                _warned = true;
+            }
+        }
+    }
+}
