@@ -33,6 +33,10 @@ public sealed class ControlLoop
     private const int SlotEvents = 3;
     private const long MaxDistance = 1 << 24;
 
+    // The status page is rewritten about once a second; recording progress more often than every 10 ms
+    // buys nothing and, at a sync every iteration, a clock read and a lock would dominate the boundary.
+    private static readonly long StatusRecordTicks = Stopwatch.Frequency / 100;
+
     private readonly IIterativeSolver _solver;
     private readonly ICoordinator _coordinator;
     private readonly RunOptions _options;
@@ -42,6 +46,10 @@ public sealed class ControlLoop
     private long _lastSyncTimestamp;
     private long _lastSyncTotal;
     private long _distance = 1;
+    private long _nextRecord;
+    private long _recordDistance = 1;
+    private long _lastRecordTimestamp;
+    private long _lastRecordTotal;
 
     /// <summary>Prepares the loop; <paramref name="services"/> is required on rank 0 and ignored elsewhere.</summary>
     public ControlLoop(IIterativeSolver solver, ICoordinator coordinator, RunOptions options, RankZeroServices? services)
@@ -69,6 +77,10 @@ public sealed class ControlLoop
         var maxIterations = _options.MaxIterations;
         long nextSync = 1;
         _lastSyncTimestamp = started;
+        _lastRecordTimestamp = started;
+        _lastRecordTotal = 0;
+        _nextRecord = 1;
+        _recordDistance = 1;
         RunOutcome? outcome = null;
         string? message = null;
 
@@ -87,7 +99,11 @@ public sealed class ControlLoop
             }
 
             nextSync = Sync(norm, local, state);
-            _services?.Live.Record(state.Iteration, state.TotalIterations, state.Residual, state.Tolerance);
+            if (_services is not null && state.TotalIterations >= _nextRecord)
+            {
+                RecordStatus(state);
+            }
+
             if (_header[SlotCommandWaiting] > 0)
             {
                 (outcome, message) = ApplyCommand(state);
@@ -169,7 +185,6 @@ public sealed class ControlLoop
     /// <summary>Rank 0 only: how many iterations until the next sync.</summary>
     private long NextDistance(long total, bool moreWaiting)
     {
-        var now = Stopwatch.GetTimestamp();
         switch (_options.Sync.Mode)
         {
             case SyncMode.PiggyBack:
@@ -179,22 +194,41 @@ public sealed class ControlLoop
                 _distance = _options.Sync.K;
                 break;
             default:
-                var iterations = total - _lastSyncTotal;
-                var ticks = now - _lastSyncTimestamp;
-                if (iterations > 0 && ticks > 0)
-                {
-                    // Aim at the wall-time interval; grow at most 2x per sync so a sudden slowdown
-                    // (a restart, a heavier phase) cannot push the next sync far beyond the target.
-                    var target = (long)(_syncIntervalTicks * (double)iterations / ticks);
-                    _distance = Math.Clamp(target, 1, Math.Min(_distance * 2, MaxDistance));
-                }
-
+                // Only the adaptive cadence reads the clock: a fixed cadence may sync every iteration,
+                // where a clock read (tens of ns on a virtual machine) would be most of the cost.
+                var now = Stopwatch.GetTimestamp();
+                _distance = Adapt(_distance, total - _lastSyncTotal, now - _lastSyncTimestamp, _syncIntervalTicks);
+                _lastSyncTimestamp = now;
+                _lastSyncTotal = total;
                 break;
         }
 
-        _lastSyncTimestamp = now;
-        _lastSyncTotal = total;
         return moreWaiting ? 1 : _distance;
+    }
+
+    /// <summary>Rank 0 only: hands progress to the status page, at most about every 10 ms of wall time.</summary>
+    private void RecordStatus(ControlLoopState state)
+    {
+        _services!.Live.Record(state.Iteration, state.TotalIterations, state.Residual, state.Tolerance);
+        var now = Stopwatch.GetTimestamp();
+        _recordDistance = Adapt(_recordDistance, state.TotalIterations - _lastRecordTotal, now - _lastRecordTimestamp, StatusRecordTicks);
+        _lastRecordTimestamp = now;
+        _lastRecordTotal = state.TotalIterations;
+        _nextRecord = state.TotalIterations + _recordDistance;
+    }
+
+    /// <summary>The distance in iterations that took about <paramref name="targetTicks"/> at the last measured rate.</summary>
+    private static long Adapt(long distance, long iterations, long ticks, long targetTicks)
+    {
+        if (iterations <= 0 || ticks <= 0)
+        {
+            return distance;
+        }
+
+        // Aim at the wall-time interval; grow at most 2x per step so a sudden slowdown (a restart, a
+        // heavier phase) cannot push the next event far beyond the target.
+        var target = (long)(targetTicks * (double)iterations / ticks);
+        return Math.Clamp(target, 1, Math.Min(distance * 2, MaxDistance));
     }
 
     private (RunOutcome? Outcome, string? Message) ApplyCommand(ControlLoopState state)
