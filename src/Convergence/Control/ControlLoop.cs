@@ -185,6 +185,7 @@ public sealed class ControlLoop
     /// <summary>Rank 0 only: how many iterations until the next sync.</summary>
     private long NextDistance(long total, bool moreWaiting)
     {
+        var now = Stopwatch.GetTimestamp();
         switch (_options.Sync.Mode)
         {
             case SyncMode.PiggyBack:
@@ -194,15 +195,12 @@ public sealed class ControlLoop
                 _distance = _options.Sync.K;
                 break;
             default:
-                // Only the adaptive cadence reads the clock: a fixed cadence may sync every iteration,
-                // where a clock read (tens of ns on a virtual machine) would be most of the cost.
-                var now = Stopwatch.GetTimestamp();
                 _distance = Adapt(_distance, total - _lastSyncTotal, now - _lastSyncTimestamp, _syncIntervalTicks);
-                _lastSyncTimestamp = now;
-                _lastSyncTotal = total;
                 break;
         }
 
+        _lastSyncTimestamp = now;
+        _lastSyncTotal = total;
         return moreWaiting ? 1 : _distance;
     }
 
