@@ -53,6 +53,12 @@ internal static class Program
             }
 
             var targets = new List<string>();
+            var costs = new CallCostSuite(world, options).Run();
+            if (isRoot)
+            {
+                Console.WriteLine(costs);
+            }
+
             if (options.RunOverhead)
             {
                 var table = new OverheadSuite(world, options).Run(targets);
@@ -71,8 +77,11 @@ internal static class Program
                 }
             }
 
+            var watcher = new WatcherCostSuite(world, options).Run();
             if (isRoot)
             {
+                Console.WriteLine(watcher);
+                Console.WriteLine();
                 Console.WriteLine("Targets:");
                 foreach (var line in targets)
                 {

@@ -43,7 +43,10 @@ internal sealed class RankZeroKit : IDisposable
 
     /// <summary>Starts the services on rank 0; returns null on every other rank.</summary>
     public static RankZeroKit? StartOnRankZero(ICoordinator world, RunOptions options) =>
-        world.Rank == 0 ? new RankZeroKit(options.ServiceDirectory, options) : null;
+        world.Rank == 0 ? Start(options) : null;
+
+    /// <summary>Starts the services in this process, whatever its rank (no collective involved).</summary>
+    public static RankZeroKit Start(RunOptions options) => new(options.ServiceDirectory, options);
 
     public void Dispose()
     {
