@@ -7,6 +7,7 @@ namespace Convergence.Tests.Benchmarks;
 /// compiling and running. The figures they print here mean nothing: speed is proven by the full runs
 /// recorded in benchmarks/RESULTS.md, never by a timed test.
 /// </summary>
+[Collection(MpiCollection.Name)]
 public sealed class BenchmarkSmokeTests
 {
     [Fact]
