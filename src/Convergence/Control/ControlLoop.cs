@@ -86,14 +86,9 @@ public sealed class ControlLoop
 
         while (outcome is null)
         {
-            var local = _solver.Iterate();
-            state.Iteration++;
-            state.TotalIterations++;
-
-            if (state.TotalIterations != nextSync)
+            if (!IterateToSync(state, nextSync, norm, maxIterations, out var local))
             {
-                // The no-sync path: the solver's own reduction and compares, nothing else.
-                state.Residual = Reduce(norm, local);
+                // Converged, diverged or at the limit between two syncs.
                 outcome = Judge(state, maxIterations);
                 continue;
             }
@@ -137,6 +132,47 @@ public sealed class ControlLoop
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The hot path: iterates up to the sync iteration (returns true with that iteration's local residual
+    /// contribution, not yet reduced) or until the residual or the iteration limit ends the run between
+    /// syncs (returns false).
+    /// </summary>
+    /// <remarks>
+    /// Counters, residual and tolerance live in locals here, so a boundary with no sync due is the solver's
+    /// own reduction and a few register compares: no store to and reload from the state object on the
+    /// loop's critical path. The state is written back on the way out, before anything else reads it.
+    /// </remarks>
+    private bool IterateToSync(ControlLoopState state, long nextSync, ResidualNorm norm, long maxIterations, out double local)
+    {
+        var iteration = state.Iteration;
+        var total = state.TotalIterations;
+        var residual = state.Residual;
+        var tolerance = state.Tolerance;
+        var reachedSync = false;
+        while (true)
+        {
+            local = _solver.Iterate();
+            iteration++;
+            total++;
+            if (total == nextSync)
+            {
+                reachedSync = true;
+                break;
+            }
+
+            residual = Reduce(norm, local);
+            if (residual < tolerance || !double.IsFinite(residual) || iteration >= maxIterations)
+            {
+                break;
+            }
+        }
+
+        state.Iteration = iteration;
+        state.TotalIterations = total;
+        state.Residual = residual;
+        return reachedSync;
     }
 
     private static RunOutcome? Judge(ControlLoopState state, long maxIterations)
