@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text;
 using Convergence.Control;
 using Convergence.Examples.Poisson;
-using Convergence.Solver;
 
 namespace Convergence.MpiHarness;
 
@@ -48,7 +47,7 @@ internal sealed class LatencySuite(ICoordinator world, HarnessOptions options)
 
     private (List<double> Latencies, int Lost) Measure(RunOptions config)
     {
-        var solver = new PoissonSolver(new PoissonOptions { N = options.SmallN, Sor = false }, world.Rank, world.Size);
+        var solver = new MeasuredSolver(new PoissonSolver(new PoissonOptions { N = options.SmallN, Sor = false }, world.Rank, world.Size));
         var latencies = new List<double>();
         var lost = 0;
         var random = new Random(12345);
@@ -82,6 +81,11 @@ internal sealed class LatencySuite(ICoordinator world, HarnessOptions options)
             if (result.Outcome != RunOutcome.Stopped)
             {
                 lost++;
+                if (world.Rank == 0)
+                {
+                    Console.Error.WriteLine($"latency trial {trial}: {result.Outcome} after {result.TotalIterations} iterations ({result.Message})");
+                }
+
                 continue;
             }
 

@@ -103,6 +103,10 @@ internal sealed class OverheadSuite(ICoordinator world, HarnessOptions options)
                 solver.Initialize(context);
                 Uncontrolled(solver, iterations);
                 break;
+            case Variant.UncontrolledHeaderSized:
+                solver.Initialize(context);
+                UncontrolledHeaderSized(solver, iterations);
+                break;
             case Variant.FileCheckEveryIteration:
                 solver.Initialize(context);
                 FileCheckEveryIteration(solver, iterations);
@@ -129,6 +133,24 @@ internal sealed class OverheadSuite(ICoordinator world, HarnessOptions options)
         for (long i = 0; i < iterations; i++)
         {
             var residual = Math.Sqrt(world.AllreduceSum(solver.Iterate()));
+            if (residual < UnreachableTolerance || !double.IsFinite(residual))
+            {
+                break;
+            }
+        }
+
+        solver.Stop();
+    }
+
+    private void UncontrolledHeaderSized(MeasuredSolver solver, long iterations)
+    {
+        Span<double> header = stackalloc double[ControlLoop.HeaderLength];
+        for (long i = 0; i < iterations; i++)
+        {
+            header.Clear();
+            header[0] = solver.Iterate();
+            world.AllreduceSum(header);
+            var residual = Math.Sqrt(header[0]);
             if (residual < UnreachableTolerance || !double.IsFinite(residual))
             {
                 break;
@@ -178,6 +200,7 @@ internal sealed class OverheadSuite(ICoordinator world, HarnessOptions options)
     {
         Variant.Uncontrolled => "uncontrolled (baseline)",
         Variant.UncontrolledAgain => "uncontrolled again (noise)",
+        Variant.UncontrolledHeaderSized => $"uncontrolled, {ControlLoop.HeaderLength}-double reduction",
         Variant.PiggyBack => "piggy-back (every iteration)",
         Variant.Adaptive => "adaptive 20 ms (default)",
         Variant.EveryK => $"every {options.EveryK}",

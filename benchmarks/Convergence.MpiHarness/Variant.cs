@@ -9,6 +9,9 @@ internal enum Variant
     /// <summary>The bare loop again, timed as a separate variant: its ratio shows the noise floor.</summary>
     UncontrolledAgain,
 
+    /// <summary>The bare loop reducing a sync header's worth of doubles every iteration: piggy-back's MPI cost alone.</summary>
+    UncontrolledHeaderSized,
+
     /// <summary>The framework, control slots in every iteration's residual reduction.</summary>
     PiggyBack,
 
