@@ -14,6 +14,7 @@ namespace Convergence.Benchmarks;
 /// microseconds) are spread over a million iterations and vanish from the per-iteration figures.
 /// </remarks>
 [MemoryDiagnoser]
+[MedianColumn]
 public class ControlBoundaryBenchmarks
 {
     private const int Iterations = 1 << 20;

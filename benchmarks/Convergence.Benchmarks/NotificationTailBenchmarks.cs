@@ -13,10 +13,11 @@ namespace Convergence.Benchmarks;
 /// so the small file stays small: one iteration appends <see cref="PollsPerIteration"/> short lines.
 /// </remarks>
 [MemoryDiagnoser]
+[MedianColumn]
 [InvocationCount(PollsPerIteration)]
 public class NotificationTailBenchmarks
 {
-    private const int PollsPerIteration = 512;
+    private const int PollsPerIteration = 2048;
 
     private static readonly byte[] Message = Encoding.UTF8.GetBytes("CHANGE_TOLERANCE 1e-8 #7f3a\n");
 

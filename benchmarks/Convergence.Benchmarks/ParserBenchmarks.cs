@@ -9,6 +9,7 @@ namespace Convergence.Benchmarks;
 /// Per-operation figures are per line; lines per second = 1e9 / ns per line.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class ParserBenchmarks
 {
     private const int Lines = 1024;

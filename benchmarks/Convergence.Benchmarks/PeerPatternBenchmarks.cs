@@ -11,6 +11,7 @@ namespace Convergence.Benchmarks;
 /// real broadcast). The framework's default cadence runs alongside for comparison.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class PeerPatternBenchmarks
 {
     private const int Iterations = 1 << 16;

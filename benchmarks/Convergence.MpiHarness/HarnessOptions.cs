@@ -8,7 +8,7 @@ internal sealed record HarnessOptions
     public const string Usage = """
         usage: mpirun -np 2 dotnet Convergence.MpiHarness.dll [options]
           --quick                 tiny iteration counts and trials: checks that everything runs (CI smoke)
-          --repeats R             interleaved repeats per variant (default 9)
+          --repeats R             interleaved repeats per variant (default 15)
           --trials T              reaction-latency trials per configuration (default 30)
           --small N               small grid, interior points per side (default 64)
           --large N               large grid (default 512)
@@ -20,7 +20,7 @@ internal sealed record HarnessOptions
 
     public bool Quick { get; init; }
 
-    public int Repeats { get; init; } = 9;
+    public int Repeats { get; init; } = 15;
 
     public int Trials { get; init; } = 30;
 
