@@ -75,11 +75,14 @@ public sealed class ServiceHost : IDisposable
         var jobName = options.JobName ?? solverName;
         Directory.CreateDirectory(options.ServiceDirectory);
         ResultFile.Write(options.ResultFile, ResultFile.FormatPlaceholder(jobName, ranks));
+
+        // The tail takes its starting offset before the start line is logged: a message sent after a user
+        // (or a test) has seen "start" is this run's, never skipped as an earlier run's.
+        var tail = new NotificationTail(options.NotificationsFile, options.MaxLineBytes, options.ReplayExistingNotifications);
         log.Write($"start job={jobName} solver={solverName} ranks={ranks} ({description}) {options.Describe()}");
         log.Write($"files notifications={options.NotificationsFile} status={options.StatusFile} result={options.ResultFile}");
 
         var journal = new CommandJournal(log.Write);
-        var tail = new NotificationTail(options.NotificationsFile, options.MaxLineBytes, options.ReplayExistingNotifications);
         if (tail.SkippedLines > 0 || tail.SkippedBytes > 0)
         {
             log.Write($"notifications: skipped {tail.SkippedLines} lines ({tail.SkippedBytes} bytes) left by an earlier run; use --replay-notifications on to apply them");
