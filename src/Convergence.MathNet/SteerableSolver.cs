@@ -99,13 +99,14 @@ public sealed class SteerableSolver
             // Judge the end by the true residual, not the solver's recurrence: it is what the user gets.
             var trueResidual = RelativeResidual(matrix, input, result);
             var outcome = breakdown is not null ? RunOutcome.Failed : OutcomeOf(iterator.Status, steering);
-            var message = breakdown ?? steering.CommandMessage ?? DefaultMessage(outcome, iterator.Status, trueResidual, steering.Tolerance);
+            var message = breakdown ?? steering.CommandMessage ?? DefaultMessage(outcome, iterator.Status, trueResidual, steering.LastResidual, steering.Tolerance);
             var run = new RunResult(outcome, steering.Iteration, steering.Iteration, trueResidual, steering.Tolerance, elapsed, 0, message);
             var fields = new List<(string, string)>
             {
                 ("solver", name),
                 ("unknowns", input.Count.ToString(CultureInfo.InvariantCulture)),
                 ("residual_norm", "max|b-Ax|/max|b|"),
+                ("solver_residual", steering.LastResidual.ToString("R", CultureInfo.InvariantCulture)),
                 ("mathnet_status", iterator.Status.ToString()),
             };
             if (ResultFields is not null && outcome is RunOutcome.Converged or RunOutcome.Stopped or RunOutcome.IterationLimit)
@@ -144,8 +145,11 @@ public sealed class SteerableSolver
         _ => RunOutcome.Failed,
     };
 
-    private static string DefaultMessage(RunOutcome outcome, IterationStatus status, double residual, double tolerance) => outcome switch
+    private static string DefaultMessage(RunOutcome outcome, IterationStatus status, double residual, double solverResidual, double tolerance) => outcome switch
     {
+        // Some solvers (TFQMR) may stop on their recurrence residual; say so rather than claim the true one is below.
+        RunOutcome.Converged when !(residual < tolerance) => FormattableString.Invariant(
+            $"the solver's own residual {solverResidual:G6} is below tolerance {tolerance:G6}; the true residual is {residual:G6}"),
         RunOutcome.Converged => FormattableString.Invariant($"residual {residual:G6} below tolerance {tolerance:G6}"),
         RunOutcome.IterationLimit => FormattableString.Invariant($"iteration limit reached with residual {residual:G6}"),
         RunOutcome.Diverged => "the residual is not a finite number",
