@@ -28,6 +28,7 @@ public sealed class Waiter : IIterativeSolver
     private readonly int _steps;
     private readonly TimeSpan _step;
     private long _remaining;
+    private long _waited;
 
     private Waiter(int steps, TimeSpan step)
     {
@@ -83,9 +84,17 @@ public sealed class Waiter : IIterativeSolver
     {
         // The "work" of a step. A real job computes here; the framework checks for commands between steps.
         Thread.Sleep(_step);
+        _waited++;
         _remaining = Math.Max(0, _remaining - 1);
         return _remaining;
     }
+
+    /// <summary>What the waiter adds to <c>result.txt</c>: the steps waited and the steps left.</summary>
+    public IEnumerable<(string Key, string Value)> ResultFields =>
+    [
+        ("steps_waited", _waited.ToString(CultureInfo.InvariantCulture)),
+        ("steps_left", _remaining.ToString(CultureInfo.InvariantCulture)),
+    ];
 
     /// <inheritdoc />
     public void ApplyCommand(ControlCommand command) =>

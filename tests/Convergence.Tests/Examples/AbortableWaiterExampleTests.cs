@@ -21,6 +21,8 @@ public sealed class AbortableWaiterExampleTests : IDisposable
         var result = Notify.ReadResult(_service);
         Assert.Equal("CONVERGED", result["outcome"]);
         Assert.Equal("3", result["total_iterations"]);
+        Assert.Equal("3", result["steps_waited"]);
+        Assert.Equal("0", result["steps_left"]);
         Assert.Equal("abortable waiter", result["job"]);
         Assert.Contains("<head>", File.ReadAllText(Path.Combine(_service, "status.html")), StringComparison.Ordinal);
     }
