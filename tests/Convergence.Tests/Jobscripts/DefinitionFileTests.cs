@@ -5,6 +5,7 @@ using Convergence.Tests.Infrastructure;
 namespace Convergence.Tests.Jobscripts;
 
 [SupportedOSPlatform("linux")]
+[Collection(MpiCollection.Name)]
 public sealed class DefinitionFileTests
 {
     private const string ImageRoot = "/opt/convergence/";

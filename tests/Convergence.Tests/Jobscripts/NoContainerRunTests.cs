@@ -12,6 +12,7 @@ namespace Convergence.Tests.Jobscripts;
 /// and the real <c>convergence notify</c> steers it through the host folder.
 /// </summary>
 [SupportedOSPlatform("linux")]
+[Collection(MpiCollection.Name)]
 public sealed class NoContainerRunTests
 {
     [Fact]
