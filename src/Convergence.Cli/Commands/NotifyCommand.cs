@@ -45,6 +45,7 @@ internal static class NotifyCommand
     {
         string? serviceOption = null;
         var messages = new List<string>();
+        string folder;
         try
         {
             var optionsEnded = false;
@@ -80,6 +81,8 @@ internal static class NotifyCommand
             {
                 throw new CliUsageException($"message {empty + 1} is empty");
             }
+
+            folder = ServiceFolderOption.Resolve(serviceOption, environment);
         }
         catch (CliUsageException ex)
         {
@@ -87,7 +90,6 @@ internal static class NotifyCommand
             return ExitCode.Usage;
         }
 
-        var folder = ServiceFolderOption.Resolve(serviceOption, environment);
         if (!Directory.Exists(folder))
         {
             stderr.WriteLine($"convergence notify: service folder '{folder}' does not exist; name the job's folder with --service or {ServiceFolderOption.EnvironmentVariable}");

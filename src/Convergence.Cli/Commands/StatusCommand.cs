@@ -47,6 +47,7 @@ internal static class StatusCommand
     {
         string? serviceOption = null;
         var journalLines = DefaultJournalLines;
+        string folder;
         try
         {
             for (var i = 0; i < args.Count; i++)
@@ -82,6 +83,8 @@ internal static class StatusCommand
                     throw new CliUsageException($"--journal needs a whole number of 0 or more, got '{value}'");
                 }
             }
+
+            folder = ServiceFolderOption.Resolve(serviceOption, environment);
         }
         catch (CliUsageException ex)
         {
@@ -89,7 +92,6 @@ internal static class StatusCommand
             return ExitCode.Usage;
         }
 
-        var folder = ServiceFolderOption.Resolve(serviceOption, environment);
         if (!Directory.Exists(folder))
         {
             stderr.WriteLine($"convergence status: service folder '{folder}' does not exist; name the job's folder with --service or {ServiceFolderOption.EnvironmentVariable}");

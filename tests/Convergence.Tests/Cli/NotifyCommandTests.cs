@@ -44,6 +44,7 @@ public sealed class NotifyCommandTests
     [Theory]
     [InlineData(new[] { "notify" }, "no message given")]
     [InlineData(new[] { "notify", "--service" }, "--service needs a folder")]
+    [InlineData(new[] { "notify", "--service=", "STOP" }, "--service needs a folder, got an empty value")]
     [InlineData(new[] { "notify", "--bogus", "STOP" }, "unknown option '--bogus'")]
     [InlineData(new[] { "notify", "STOP", " " }, "message 2 is empty")]
     [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate'")]

@@ -113,6 +113,7 @@ public sealed class StatusCommandTests
     [InlineData(new[] { "status", "--journal", "many" }, "--journal needs a whole number")]
     [InlineData(new[] { "status", "extra" }, "unexpected argument 'extra'")]
     [InlineData(new[] { "status", "--verbose" }, "unknown option '--verbose'")]
+    [InlineData(new[] { "status", "--service", " " }, "--service needs a folder, got an empty value")]
     public void BadCommandLinesExitWithTwo(string[] args, string expected)
     {
         var (code, _, stderr) = CliProcess.Run(args);
