@@ -3,6 +3,7 @@ using Convergence.Tests.Infrastructure;
 namespace Convergence.Tests.Examples;
 
 /// <summary>The abortable waiter as the service runs it: a real process, messages appended by another process.</summary>
+[Collection(MpiCollection.Name)]
 public sealed class AbortableWaiterExampleTests : SteerableExampleContract
 {
     public AbortableWaiterExampleTests()

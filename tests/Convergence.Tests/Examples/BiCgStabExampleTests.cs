@@ -4,6 +4,7 @@ using Convergence.Tests.Infrastructure;
 namespace Convergence.Tests.Examples;
 
 /// <summary>The BiCgStab example as a user runs it: <c>dotnet BiCgStab.dll --service DIR ...</c>, a real process.</summary>
+[Collection(MpiCollection.Name)]
 public sealed class BiCgStabExampleTests : SteerableExampleContract
 {
     public BiCgStabExampleTests()

@@ -13,6 +13,7 @@ namespace Convergence.Tests.MathNet;
 /// The adapter in this process, steered through the notifications file by a second process (the way the
 /// service appends), with MathNet's own solvers unchanged.
 /// </summary>
+[Collection(MpiCollection.Name)]
 public sealed class SteerableSolverTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(40);
