@@ -1,3 +1,4 @@
+using Convergence.Commands;
 using Convergence.Control;
 using Convergence.MathNet;
 using Convergence.Output;
@@ -154,6 +155,29 @@ public sealed class SteerableSolverTests
     }
 
     [Fact]
+    public async Task CustomCommand_IsValidatedThenAppliedBetweenIterations()
+    {
+        var (a, b) = TestSystems.ConvectionDiffusion(40, 20);
+        using var job = new InProcessJob("custom", new RunOptions { Tolerance = 1e-13, MaxIterations = 5000 });
+        var applied = new List<string>();
+        var mark = new CustomCommand("MARK", "MARK <label>", "Put a label into the log", text => text.Length > 0 ? null : "a label is needed");
+        var solver = new SteerableSolver(new BiCgStab(), job.Options, job.JobLog)
+        {
+            Commands = [mark],
+            ApplyCommand = command => applied.Add(command.Arguments),
+            ExtraCriteria = [new SlowDownCriterion(TimeSpan.FromMilliseconds(20))],
+        };
+        var solve = Task.Run(() => solver.Solve(a, b, Vector<double>.Build.Dense(b.Count)));
+        job.WaitUntilListening(solve);
+        Notify.Append(job.Notifications, "mark first\nMARK\nMARK=second\nABORT");
+
+        var steered = await solve.WaitAsync(Timeout);
+        Assert.Equal(RunOutcome.Aborted, steered.Run.Outcome);
+        Assert.Equal(["first", "second"], applied);
+        Assert.Contains("reason=\"MARK: a label is needed (usage: MARK <label>)\"", job.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void IterationLimit_IsReportedAsIterationLimit_NotAsStop()
     {
         var (a, b) = TestSystems.ConvectionDiffusion(24, 20);
@@ -164,6 +188,19 @@ public sealed class SteerableSolverTests
         Assert.Equal(RunOutcome.IterationLimit, steered.Run.Outcome);
         Assert.Equal(ExitCodes.IterationLimit, steered.Run.ExitCode);
         Assert.Equal("ITERATION_LIMIT", Notify.ReadResult(job.Service)["outcome"]);
+    }
+
+    [Fact]
+    public void NonFiniteResidual_IsTheDivergedOutcome_NotAnException()
+    {
+        // Skew-symmetric: r0ᵀ·A·r0 = 0, so BiCgStab's first step divides by zero and the residual turns non-finite.
+        var a = Matrix<double>.Build.DenseOfArray(new double[,] { { 0, 1 }, { -1, 0 } });
+        using var job = new InProcessJob("diverged", new RunOptions { Tolerance = 1e-8, MaxIterations = 50 });
+        var steered = job.Solver(new BiCgStab()).Solve(a, Vector<double>.Build.DenseOfArray([1, 0]), Vector<double>.Build.Dense(2));
+
+        Assert.Equal(RunOutcome.Diverged, steered.Run.Outcome);
+        Assert.Equal(ExitCodes.Diverged, steered.Run.ExitCode);
+        Assert.Equal("DIVERGED", Notify.ReadResult(job.Service)["outcome"]);
     }
 
     /// <summary>A service folder, options pointing at it, and a log captured in memory.</summary>
@@ -186,6 +223,10 @@ public sealed class SteerableSolverTests
         }
 
         public string Service { get; }
+
+        public RunOptions Options => _options;
+
+        public JobLog JobLog => _log;
 
         public string Notifications => Path.Combine(Service, "notifications.txt");
 
