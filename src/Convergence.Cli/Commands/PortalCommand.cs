@@ -5,16 +5,13 @@ using Convergence.Cli.Portal;
 namespace Convergence.Cli.Commands;
 
 /// <summary><c>convergence portal</c>: watch and steer a job from a browser, as in the SemWES portal.</summary>
-internal sealed class PortalCommand : ICliCommand
+internal static class PortalCommand
 {
-    /// <inheritdoc />
-    public string Name => "portal";
+    /// <summary>One line for the tool's help.</summary>
+    public const string Summary = "serve a service folder's status page on 127.0.0.1 and pass its clicks to notifications.txt";
 
-    /// <inheritdoc />
-    public string Summary => "serve a service folder's status page on 127.0.0.1 and pass its clicks to notifications.txt";
-
-    /// <inheritdoc />
-    public int Run(IReadOnlyList<string> args)
+    /// <summary>Runs the portal until Ctrl+C or SIGTERM; returns the exit code.</summary>
+    public static int Run(string[] args)
     {
         if (args.Contains("--help") || args.Contains("-h"))
         {
