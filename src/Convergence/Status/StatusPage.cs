@@ -117,7 +117,11 @@ public static class StatusPage
 
         sb.Append("<p id=\"notify-missing\" class=\"notice\" hidden>These controls cannot reach the job: <code>notify_running_job</code> is not defined because this page was not opened through the portal (for example from disk). ")
             .Append("Open it through the SemWES portal or <code>convergence portal</code>, or append the command to <code>notifications.txt</code>.</p>\n");
-        sb.Append("<noscript><p class=\"notice\">The controls need JavaScript.</p></noscript>\n");
+        if (!s.Finished)
+        {
+            // Visible until the page's script hides it: a viewer that runs no script must not get silent buttons.
+            sb.Append("<p id=\"script-off\" class=\"notice\">The controls are inactive: the page's script has not run (JavaScript is off, or the page was shown without its script).</p>\n");
+        }
 
         sb.Append("<div class=\"controls\">\n");
         foreach (var (message, label, help) in BuiltInControls)

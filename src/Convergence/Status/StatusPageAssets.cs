@@ -234,6 +234,8 @@ internal static class StatusPageAssets
 
           document.addEventListener('input', function () { lastTyped = Date.now(); }, true);
 
+          var scriptOff = document.getElementById('script-off');
+          if (scriptOff) { scriptOff.hidden = true; }
           restoreInputs();
           if (!hasNotify() && !finished) { showMissing(); }
           renderFeedback();

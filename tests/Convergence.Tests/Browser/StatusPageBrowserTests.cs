@@ -26,6 +26,7 @@ public sealed partial class StatusPageBrowserTests(ChromiumFixture chromium)
         Assert.Equal(SampleSnapshots.Hostile, await page.Locator("h1#job").TextContentAsync());
         Assert.Equal(0, await page.Locator("img").CountAsync());
         Assert.False(await page.Locator("#notify-missing").IsVisibleAsync());
+        Assert.False(await page.Locator("#script-off").IsVisibleAsync());
 
         var stop = await SendAsync(browser, portal, () => page.ClickAsync("button[data-message='STOP']"), "STOP");
         Assert.Equal($"STOP #{stop}\n", portal.Notifications());

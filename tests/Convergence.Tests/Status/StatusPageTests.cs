@@ -121,6 +121,7 @@ public sealed class StatusPageTests
         var missing = doc.QuerySelector("#notify-missing")!;
         Assert.True(missing.HasAttribute("hidden"));
         Assert.Contains("notify_running_job", missing.TextContent, StringComparison.Ordinal);
+        Assert.False(doc.QuerySelector("#script-off")!.HasAttribute("hidden"), "without the script the page must say the controls are inactive");
     }
 
     [Fact]
@@ -154,6 +155,7 @@ public sealed class StatusPageTests
         Assert.Equal("aborted", finished.QuerySelector("#state")?.TextContent);
         Assert.Equal("—", finished.QuerySelector("#eta")?.TextContent);
         Assert.NotNull(finished.QuerySelector("#ended"));
+        Assert.Null(finished.QuerySelector("#script-off"));
         Assert.All(finished.QuerySelectorAll("[data-control]"), c => Assert.True(c.HasAttribute("disabled")));
     }
 
