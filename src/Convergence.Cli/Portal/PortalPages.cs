@@ -34,10 +34,13 @@ internal static partial class PortalPages
             }
             b.textContent = text;
           }
+          var body = String(message);
           return fetch('/notify', {
             method: 'POST',
             headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Convergence-Notify': '1' },
-            body: String(message)
+            body: body,
+            // A click just before the page reloads itself must still arrive (browsers cap keep-alive bodies at 64 KiB).
+            keepalive: body.length < 16384
           }).then(function (response) {
             return response.text().then(function (text) {
               if (!response.ok) { throw new Error(text || ('HTTP ' + response.status)); }
