@@ -15,7 +15,7 @@ public sealed class AtomicStatusWriteTests
     {
         var folder = Repo.NewTempFolder("atomic-status");
         var path = Path.Combine(folder, "status.html");
-        const int rewrites = 3000;
+        const int rewrites = 2000;
 
         // Pages of very different sizes, so a torn read would show as a wrong ending or a bad parse.
         var small = StatusPage.Render(SampleSnapshots.Running(points: 3));
