@@ -30,9 +30,6 @@ public sealed class NotificationTail : IDisposable
     /// <summary>Files up to this size have their skipped lines counted at start; larger ones report bytes only.</summary>
     internal const long CountSkippedLinesUpTo = 8L << 20;
 
-    /// <summary>How long a replaced file is kept open for senders that are still writing into it.</summary>
-    internal static readonly TimeSpan RetiredGrace = TimeSpan.FromSeconds(5);
-
     /// <summary>At most this many replaced files are kept open; beyond it the oldest is read a last time and closed.</summary>
     internal const int MaxRetired = 128;
 
@@ -104,6 +101,9 @@ public sealed class NotificationTail : IDisposable
 
     /// <summary>Most bytes one <see cref="Poll"/> reads; the rest waits for the next poll (see <see cref="HasMore"/>).</summary>
     internal int MaxBytesPerPoll { get; set; } = 1 << 20;
+
+    /// <summary>How long a replaced file is kept open for senders that are still writing into it.</summary>
+    internal TimeSpan RetiredGrace { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>True when the last poll stopped at <see cref="MaxBytesPerPoll"/> with more to read.</summary>
     internal bool HasMore { get; private set; }
