@@ -25,6 +25,8 @@ public sealed class CommandIntake : IDisposable
     /// <summary>Accepted commands that may wait for a sync at once; more are rejected so memory stays bounded.</summary>
     public const int MaxWaiting = 10_000;
 
+    private const int MaxFinalPolls = 64;
+
     private readonly NotificationTail _tail;
     private readonly CommandParser _parser;
     private readonly CommandJournal _journal;
@@ -40,7 +42,7 @@ public sealed class CommandIntake : IDisposable
     private int _waiting;
     private string? _problem;
 
-    /// <summary>Starts watching at once.</summary>
+    /// <summary>Starts watching at once; the intake owns <paramref name="tail"/> from now on and disposes it.</summary>
     public CommandIntake(NotificationTail tail, CommandParser parser, CommandJournal journal, TimeSpan pollInterval, bool useChangeNotifications, Action<string> log)
     {
         _tail = tail;
@@ -87,18 +89,22 @@ public sealed class CommandIntake : IDisposable
         _stop.Cancel();
         _wake.Set();
         _thread.Join();
+
+        // Bounded: a sender flooding the file while the job ends must not keep it from ending.
+        var polls = 0;
         do
         {
             PollOnce();
         }
-        while (_tail.HasMore);
+        while (_tail.HasMore && ++polls < MaxFinalPolls);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        StopAndDrain();
         _watcher?.Dispose();
+        StopAndDrain();
+        _tail.Dispose();
         _wake.Dispose();
         _stop.Dispose();
     }
@@ -182,6 +188,18 @@ public sealed class CommandIntake : IDisposable
         }
     }
 
+    private void Wake()
+    {
+        try
+        {
+            _wake.Set();
+        }
+        catch (ObjectDisposedException)
+        {
+            // An event that raced with Dispose: there is nothing left to wake.
+        }
+    }
+
     private static string DescribeStart(NotificationTail tail)
     {
         var skipped = tail.SkippedBytes == 0
@@ -201,9 +219,9 @@ public sealed class CommandIntake : IDisposable
             {
                 NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
             };
-            watcher.Changed += (_, _) => _wake.Set();
-            watcher.Created += (_, _) => _wake.Set();
-            watcher.Renamed += (_, _) => _wake.Set();
+            watcher.Changed += (_, _) => Wake();
+            watcher.Created += (_, _) => Wake();
+            watcher.Renamed += (_, _) => Wake();
             watcher.EnableRaisingEvents = true;
             return watcher;
         }
