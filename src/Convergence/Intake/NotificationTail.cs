@@ -81,13 +81,21 @@ public sealed class NotificationTail : IDisposable
             return;
         }
 
-        var unfinished = EndsInUnfinishedLine(size);
-        if (unfinished && DateTime.UtcNow - status.LastWriteUtc < UnfinishedLineStaleAfter)
+        try
         {
-            _current.Lines.SkipRestOfEarlierMessage();
-        }
+            var unfinished = EndsInUnfinishedLine(size);
+            if (unfinished && DateTime.UtcNow - status.LastWriteUtc < UnfinishedLineStaleAfter)
+            {
+                _current.Lines.SkipRestOfEarlierMessage();
+            }
 
-        SkippedLines = size <= CountSkippedLinesUpTo ? CountNewlines(size) + (unfinished ? 1 : 0) : -1;
+            SkippedLines = size <= CountSkippedLinesUpTo ? CountNewlines(size) + (unfinished ? 1 : 0) : -1;
+        }
+        catch
+        {
+            _current.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Bytes present at start and skipped (0 when replaying).</summary>
