@@ -65,6 +65,12 @@ public static class ConvergenceJob
 
             var runner = new JobRunner(coordinator, options!, solver!, log);
             var result = runner.Run();
+            if (!isRoot)
+            {
+                // One line per rank at the end shows in the log that every rank stopped at the same iteration.
+                log.Write($"end outcome={ResultFile.Word(result.Outcome)} iteration={result.Iteration} total={result.TotalIterations}");
+            }
+
             return result.ExitCode;
         }
         catch (Exception ex)
