@@ -124,20 +124,15 @@ internal static partial class UnixFileStatus
     private static bool TryStatPortable(string path, out FileStatus status)
     {
         var info = new FileInfo(path);
-        if (!info.Exists)
+        if (info.Exists)
         {
-            status = default;
-            return Directory.Exists(path) && Fill(out status, isRegular: false);
+            status = new FileStatus(default, info.Length, true, info.LastWriteTimeUtc);
+            return true;
         }
 
-        status = new FileStatus(default, info.Length, true, info.LastWriteTimeUtc);
-        return true;
-    }
-
-    private static bool Fill(out FileStatus status, bool isRegular)
-    {
-        status = new FileStatus(default, 0, isRegular, DateTime.UtcNow);
-        return true;
+        // Something that is not a file (a directory) exists but must not be opened.
+        status = new FileStatus(default, 0, false, DateTime.UtcNow);
+        return Directory.Exists(path);
     }
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
