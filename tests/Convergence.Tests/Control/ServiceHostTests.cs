@@ -54,7 +54,7 @@ public sealed class ServiceHostTests : IDisposable
         Assert.Contains("start job=host-test solver=own-loop ranks=1 (single process)", Log, StringComparison.Ordinal);
         Assert.Contains("command rejected seq=1 id=late reason=\"the job ended before this command could be applied\"", Log, StringComparison.Ordinal);
         Assert.Contains("end outcome=ITERATION_LIMIT", Log, StringComparison.Ordinal);
-        Assert.Contains("IterationLimit", File.ReadAllText(Path.Combine(_service, "status.html")), StringComparison.Ordinal);
+        Assert.Contains("data-state=\"iteration limit\"", File.ReadAllText(Path.Combine(_service, "status.html")), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed class ServiceHostTests : IDisposable
         var result = Notify.ReadResult(_service);
         Assert.Equal("FAILED", result["outcome"]);
         Assert.Equal("InvalidOperationException: matrix is singular", result["message"]);
-        Assert.Contains("Failed", File.ReadAllText(Path.Combine(_service, "status.html")), StringComparison.Ordinal);
+        Assert.Contains("data-state=\"failed\"", File.ReadAllText(Path.Combine(_service, "status.html")), StringComparison.Ordinal);
     }
 
     [Fact]

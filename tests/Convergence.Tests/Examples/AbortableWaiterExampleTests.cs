@@ -35,9 +35,10 @@ public sealed class AbortableWaiterExampleTests : SteerableExampleContract
     }
 
     [Fact]
-    public void Extend_AddsSteps_AndABadExtendIsRejected()
+    public void Extend_HasAControlOnThePage_AddsSteps_AndABadExtendIsRejected()
     {
         using var job = StartListening(["--steps", "100", "--step-ms", "20"]);
+        Assert.Contains("data-message=\"EXTEND\"", File.ReadAllText(Path.Combine(Service, "status.html")), StringComparison.Ordinal);
         Notify.Append(Notifications, "EXTEND 7 #more");
         Notify.Append(Notifications, "EXTEND -3");
 

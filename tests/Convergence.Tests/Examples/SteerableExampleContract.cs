@@ -41,7 +41,7 @@ public abstract class SteerableExampleContract : IDisposable
         Assert.Equal("0", result["exit_code"]);
         var page = File.ReadAllText(Path.Combine(Service, "status.html"));
         Assert.Contains("<head>", page, StringComparison.Ordinal);
-        Assert.Contains("Converged", page, StringComparison.Ordinal);
+        Assert.Contains("data-state=\"converged\"", page, StringComparison.Ordinal);
         Assert.Contains("end outcome=CONVERGED", job.Stdout, StringComparison.Ordinal);
     }
 

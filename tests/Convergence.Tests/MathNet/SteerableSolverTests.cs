@@ -78,7 +78,7 @@ public sealed class SteerableSolverTests
         Assert.Equal("3", result["exit_code"]);
         Assert.Contains("ABORT received", result["message"], StringComparison.Ordinal);
         Assert.Contains("command applied seq=1 id=abort-1", job.Log, StringComparison.Ordinal);
-        Assert.Contains("Aborted", File.ReadAllText(Path.Combine(job.Service, "status.html")), StringComparison.Ordinal);
+        Assert.Contains("data-state=\"aborted\"", File.ReadAllText(Path.Combine(job.Service, "status.html")), StringComparison.Ordinal);
     }
 
     // Looser, but not too loose: MathNet's BiCgStab restarts part of its recurrence whenever its provisional
