@@ -83,10 +83,6 @@ public sealed class ServiceHost : IDisposable
         log.Write($"files notifications={options.NotificationsFile} status={options.StatusFile} result={options.ResultFile}");
 
         var journal = new CommandJournal(log.Write);
-        if (tail.SkippedLines > 0 || tail.SkippedBytes > 0)
-        {
-            log.Write($"notifications: skipped {tail.SkippedLines} lines ({tail.SkippedBytes} bytes) left by an earlier run; use --replay-notifications on to apply them");
-        }
 
         // The parser is built before any thread starts: a bad custom command list throws here, cleanly.
         var parser = new CommandParser(commands);

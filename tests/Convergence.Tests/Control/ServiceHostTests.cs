@@ -90,7 +90,7 @@ public sealed class ServiceHostTests : IDisposable
         using var host = ServiceHost.Start(Options, _log, "own-loop");
         host.Finish(new RunResult(RunOutcome.Converged, 1, 1, 1e-4, 1e-3, TimeSpan.Zero, 0, null));
 
-        Assert.Contains("notifications: skipped 2 lines (11 bytes) left by an earlier run", Log, StringComparison.Ordinal);
+        Assert.Contains("skipped 2 lines (11 bytes) left by an earlier run", Log, StringComparison.Ordinal);
         Assert.Equal(0, host.Journal.ReceivedCount);
         Assert.Equal("CONVERGED", Notify.ReadResult(_service)["outcome"]);
     }
