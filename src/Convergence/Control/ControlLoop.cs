@@ -311,6 +311,8 @@ public sealed class ControlLoop
         _coordinator.Broadcast(ref packet);
         var command = packet.ToCommand();
         var journal = _services?.Journal;
+        var appliedAt = state.Iteration;
+        var appliedAtTotal = state.TotalIterations;
         string? note = null;
         RunOutcome? outcome = null;
         string? message = null;
@@ -369,7 +371,7 @@ public sealed class ControlLoop
                 throw new InvalidOperationException($"Command packet of unknown kind {packet.Kind}: ranks run different versions?");
         }
 
-        journal?.Applied(packet.Sequence, state.Iteration, state.TotalIterations, note);
+        journal?.Applied(packet.Sequence, appliedAt, appliedAtTotal, note);
         return (outcome, message);
     }
 

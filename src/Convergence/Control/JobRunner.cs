@@ -154,7 +154,8 @@ public sealed class JobRunner
 
         services.Live.Finish(StateOf(result.Outcome), result.Iteration, result.TotalIterations, result.Residual, result.Tolerance, result.Message);
         reporter?.StopAndWriteFinal();
-        ResultFile.Write(_options.ResultFile, ResultFile.FormatResult(_jobName, _coordinator.Size, result, checkpoints?.ResultFields()));
+        var extra = checkpoints is null ? _solver.ResultFields : (_solver.ResultFields ?? []).Concat(checkpoints.ResultFields());
+        ResultFile.Write(_options.ResultFile, ResultFile.FormatResult(_jobName, _coordinator.Size, result, extra));
         intake?.Dispose();
         _log.Write(FormattableString.Invariant(
             $"end outcome={ResultFile.Word(result.Outcome)} iteration={result.Iteration} total={result.TotalIterations} residual={result.Residual:G6} tolerance={result.Tolerance:G6} restarts={result.Restarts} elapsed={result.Elapsed.TotalSeconds:0.###}s it/s={(result.TotalIterations / Math.Max(result.Elapsed.TotalSeconds, 1e-9)):0} commands applied={services.Journal.AppliedCount} rejected={services.Journal.RejectedCount} exit={result.ExitCode}"));

@@ -35,6 +35,12 @@ public interface IIterativeSolver
     /// </summary>
     void Finish(RunResult result);
 
+    /// <summary>
+    /// Extra <c>key=value</c> fields for <c>result.txt</c> (e.g. where the solution was written); read on
+    /// rank 0 after <see cref="Finish"/>. Keys: lower case, letters, digits and underscores.
+    /// </summary>
+    IEnumerable<(string Key, string Value)> ResultFields => [];
+
     /// <summary>Applies a custom command on every rank at the same boundary; it was validated on rank 0.</summary>
     void ApplyCommand(ControlCommand command) =>
         throw new NotSupportedException($"Solver '{Name}' registered '{command.Name}' but does not apply it.");
