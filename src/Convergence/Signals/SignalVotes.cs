@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Convergence.Signals;
@@ -13,9 +14,12 @@ namespace Convergence.Signals;
 /// at sync boundaries only.
 /// </para>
 /// <para>
-/// The first stop signal of a name on a rank is caught; the same signal a second time on the same rank is
-/// left to its default action, so a second Ctrl-C or SIGTERM still kills a job that hangs. Checkpoint
-/// signals are caught every time. Unix only; elsewhere nothing is registered.
+/// A stop signal is often delivered twice within milliseconds: <c>mpirun</c> (MPICH's hydra) forwards the
+/// SIGTERM it gets to every rank, and Slurm signals every process of the step, the ranks included. So a
+/// repeat of the same stop signal on a rank within <see cref="DuplicateWindow"/> of the first is caught as
+/// the same request; a repeat after that is left to its default action, so a second Ctrl-C a few seconds
+/// later still kills a job that hangs. Checkpoint signals are caught every time. Unix only; elsewhere
+/// nothing is registered.
 /// </para>
 /// </remarks>
 public sealed class SignalVotes : IDisposable
@@ -25,7 +29,7 @@ public sealed class SignalVotes : IDisposable
 
     private readonly List<PosixSignalRegistration> _registrations = [];
     private readonly Action<string> _log;
-    private readonly HashSet<string> _counted = [];
+    private readonly Dictionary<string, long> _firstStop = [];
     private readonly object _gate = new();
     private int _pending;
 
@@ -44,6 +48,9 @@ public sealed class SignalVotes : IDisposable
             _registrations.Add(PosixSignalRegistration.Create(SignalMap.ToPosix(name), ctx => OnSignal(ctx, name, action)));
         }
     }
+
+    /// <summary>A repeated stop signal within this time of the first is a duplicate delivery, not a second request.</summary>
+    public static TimeSpan DuplicateWindow { get; } = TimeSpan.FromSeconds(3);
 
     /// <summary>The mapping in force.</summary>
     public SignalMap Map { get; }
@@ -80,13 +87,25 @@ public sealed class SignalVotes : IDisposable
 
     private void OnSignal(PosixSignalContext context, string name, SignalAction action)
     {
-        lock (_gate)
+        if (action == SignalAction.Stop)
         {
-            // A repeated stop signal on this rank after the first was acted on: let it kill (see remarks).
-            if (action == SignalAction.Stop && !_counted.Add(name))
+            var now = Stopwatch.GetTimestamp();
+            lock (_gate)
             {
-                _log($"signal SIG{name} again: default action (the first one is still being handled)");
-                return;
+                if (_firstStop.TryGetValue(name, out var first))
+                {
+                    if (Stopwatch.GetElapsedTime(first, now) < DuplicateWindow)
+                    {
+                        // The same request delivered twice (see remarks): caught, nothing more to do.
+                        context.Cancel = true;
+                        return;
+                    }
+
+                    _log($"signal SIG{name} again, {Stopwatch.GetElapsedTime(first, now).TotalSeconds:0.#} s after the first: default action");
+                    return;
+                }
+
+                _firstStop[name] = now;
             }
         }
 

@@ -26,7 +26,7 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
         var referenceField = Path.Combine(referenceService, "field");
         using (var reference = PoissonJob.Start(referenceService, "--tolerance", "1e-9", "--output", referenceField))
         {
-            Assert.Equal(0, reference.WaitForExit(Patience));
+            ExpectExit(reference, 0);
         }
 
         var expected = Notify.ReadResult(referenceService);
@@ -67,7 +67,7 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
         var finalField = Path.Combine(service, "field");
         using (var final = PoissonJob.Start(service, "--tolerance", "1e-9", "--resume", "--output", finalField))
         {
-            Assert.Equal(0, final.WaitForExit(Patience));
+            ExpectExit(final, 0);
             Assert.Contains("resumed from ckpt-", final.Stdout, StringComparison.Ordinal);
         }
 
@@ -89,7 +89,7 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
         var service = Repo.NewTempFolder("ckpt-damage");
         using (var job = PoissonJob.Start(service, "--tolerance", "1e-12", "--checkpoint-every", "20", "--max-iterations", "65"))
         {
-            Assert.Equal(4, job.WaitForExit(Patience));
+            ExpectExit(job, 4);
         }
 
         var store = new CheckpointStore(Path.Combine(service, "checkpoints"));
@@ -102,7 +102,7 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
         File.WriteAllBytes(altered, bytes);
 
         using var resumed = PoissonJob.Start(service, "--tolerance", "1e-12", "--resume", "--max-iterations", "45");
-        Assert.Equal(4, resumed.WaitForExit(Patience));
+        ExpectExit(resumed, 4);
 
         var log = resumed.Stdout;
         Assert.Contains("[rank 1] checkpoint ckpt-00000003: this rank's part is not usable: rank-00001.part has", log, StringComparison.Ordinal);
@@ -114,7 +114,7 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
 
         // The same folder with another rank count: refused in one line, exit code 2 (usage), nothing run.
         using var single = RunningProcess.Dotnet(PoissonJob.Dll, ["--single-process", "--service", service, .. PoissonJob.Small, "--resume"]);
-        Assert.Equal(2, single.WaitForExit(Patience));
+        ExpectExit(single, 2);
         var error = Assert.Single(single.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("was written by 2 rank(s), this job has 1: start it with 2 ranks", error, StringComparison.Ordinal);
     }
@@ -127,9 +127,9 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
         var pid = PoissonJob.WaitForPid(job, 1);
         job.WaitForOutput("progress iteration=", Patience);
 
-        PoissonJob.Signal(pid, "TERM");
+        Assert.True(PoissonJob.Signal(pid, "TERM"));
 
-        Assert.Equal(0, job.WaitForExit(Patience));
+        ExpectExit(job, 0);
         var result = Notify.ReadResult(service);
         Assert.Equal("STOPPED", result["outcome"]);
         Assert.Contains("stop signal on 1 of 2 rank(s)", result["message"], StringComparison.Ordinal);
@@ -143,17 +143,39 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
     {
         var service = Repo.NewTempFolder("sigterm-both");
 
-        // Syncs 40 iterations apart: the two signals arrive at different iterations, often between the same two syncs.
-        using var job = PoissonJob.Start(service, "--tolerance", "1e-14", "--slow-ms", "5", "--sync", "every:40");
+        // Syncs 100 iterations (about 0.5 s) apart: the two signals arrive 60 ms, about 12 iterations, apart,
+        // mostly between the same two syncs, so both ranks' votes meet in one reduction.
+        using var job = PoissonJob.Start(service, "--tolerance", "1e-14", "--slow-ms", "5", "--sync", "every:100");
         var pid0 = PoissonJob.WaitForPid(job, 0);
         var pid1 = PoissonJob.WaitForPid(job, 1);
         job.WaitForOutput("progress iteration=", Patience);
 
-        PoissonJob.Signal(pid1, "TERM");
+        Assert.True(PoissonJob.Signal(pid1, "TERM"));
         Thread.Sleep(60); // the gap between the two signals is the point of the test, not a wait for a condition
-        PoissonJob.Signal(pid0, "TERM");
+        var second = PoissonJob.Signal(pid0, "TERM");
 
-        Assert.Equal(0, job.WaitForExit(Patience));
+        ExpectExit(job, 0);
+        output.WriteLine($"second signal {(second ? "delivered" : "too late: rank 0 had already ended")}");
+        var result = Notify.ReadResult(service);
+        Assert.Equal("STOPPED", result["outcome"]);
+        Assert.Matches(@"stop signal on [12] of 2 rank\(s\)", result["message"]);
+        AssertExactlyOneCheckpoint(service, "signal stop", result);
+    }
+
+    [Fact]
+    public void SigtermToMpirunAndToARankAsSlurmSendsIt_IsOneRequestAndStopsCleanly()
+    {
+        var service = Repo.NewTempFolder("sigterm-mpirun");
+        using var job = PoissonJob.Start(service, "--tolerance", "1e-14", "--slow-ms", "5");
+        var pid1 = PoissonJob.WaitForPid(job, 1);
+        job.WaitForOutput("progress iteration=", Patience);
+
+        // Slurm signals every process of the step: mpirun (which forwards SIGTERM to every rank) and the
+        // ranks themselves, so rank 1 gets SIGTERM twice within milliseconds.
+        Assert.True(PoissonJob.Signal(job.Id, "TERM"));
+        PoissonJob.Signal(pid1, "TERM");
+
+        ExpectExit(job, 0);
         var result = Notify.ReadResult(service);
         Assert.Equal("STOPPED", result["outcome"]);
         Assert.Matches(@"stop signal on [12] of 2 rank\(s\)", result["message"]);
@@ -168,13 +190,13 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
         var pid = PoissonJob.WaitForPid(job, 1);
         job.WaitForOutput("progress iteration=", Patience);
 
-        PoissonJob.Signal(pid, "USR1");
+        Assert.True(PoissonJob.Signal(pid, "USR1"));
         job.WaitForOutput("checkpoint ckpt-00000001 complete (signal)", Patience);
         Notify.Append(Path.Combine(service, "notifications.txt"), "RESTART checkpoint");
         job.WaitForOutput("rolled back to ckpt-00000001", Patience);
         Notify.Append(Path.Combine(service, "notifications.txt"), "STOP");
 
-        Assert.Equal(0, job.WaitForExit(Patience));
+        ExpectExit(job, 0);
         var result = Notify.ReadResult(service);
         Assert.Equal("STOPPED", result["outcome"]);
         Assert.Equal("1", result["restarts"]);
@@ -193,7 +215,7 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
             service, "--tolerance", "1e-14", "--slow-ms", "5", "--deadline-margin", "1s",
             "--deadline", deadline.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
 
-        Assert.Equal(0, job.WaitForExit(Patience));
+        ExpectExit(job, 0);
         var exitedAt = DateTimeOffset.UtcNow;
         var result = Notify.ReadResult(service);
         Assert.Equal("STOPPED", result["outcome"]);
@@ -203,6 +225,12 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
         output.WriteLine($"checkpoint {(deadline - manifest.CreatedAt).TotalSeconds:0.###} s, result {(deadline - finished).TotalSeconds:0.###} s, exit {(deadline - exitedAt).TotalSeconds:0.###} s before the deadline");
         Assert.True(manifest.CreatedAt < deadline && finished < deadline, $"finished {finished:O}, deadline {deadline:O}");
         Assert.True(finished > deadline.AddSeconds(-5), $"stopped far too early: {finished:O} for a deadline at {deadline:O}");
+    }
+
+    private static void ExpectExit(RunningProcess job, int expected)
+    {
+        var code = job.WaitForExit(Patience);
+        Assert.True(code == expected, $"exit code {code}, expected {expected}\n{job.Output}");
     }
 
     private static CheckpointManifest AssertExactlyOneCheckpoint(string service, string reason, IReadOnlyDictionary<string, string> result)

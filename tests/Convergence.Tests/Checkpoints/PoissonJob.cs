@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using Convergence.Tests.Infrastructure;
 
@@ -23,12 +24,19 @@ internal static partial class PoissonJob
         return int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Sends <paramref name="signal"/> (e.g. TERM) to one process with /bin/kill.</summary>
-    public static void Signal(int pid, string signal)
+    /// <summary>
+    /// Sends <paramref name="signal"/> (TERM or USR1) to one process at once (libc kill, no helper process);
+    /// false when the process has already gone.
+    /// </summary>
+    public static bool Signal(int pid, string signal) => Kill(pid, signal switch
     {
-        using var kill = RunningProcess.Start("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]);
-        Assert.Equal(0, kill.WaitForExit(TimeSpan.FromSeconds(10)));
-    }
+        "TERM" => 15,
+        "USR1" => 10,
+        _ => throw new ArgumentOutOfRangeException(nameof(signal), signal, "TERM or USR1"),
+    }) == 0;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 
     [GeneratedRegex(@"signals: \S+ on rank (\d+) pid (\d+)")]
     private static partial Regex PidLine();
