@@ -25,6 +25,22 @@ public sealed class CheckpointJobTests
     }
 
     [Fact]
+    public void PeriodicCheckpointsByWallTime_FollowRankZerosClock()
+    {
+        // 150 iterations of at least 2 ms each last at least 300 ms: a 50 ms period must fire several times.
+        var options = InProcessJob.Options("ckpt-timed", "--checkpoint-every", "50ms", "--checkpoint-keep", "100", "--max-iterations", "150", "--sync", "adaptive:5");
+
+        var (result, log) = InProcessJob.Run(new RelaxationSolver(sleepMs: 2), options);
+
+        Assert.Equal(RunOutcome.IterationLimit, result.Outcome);
+        var store = new CheckpointStore(options.CheckpointFolder);
+        var manifests = store.ListIds().Select(store.ReadManifest).OrderBy(m => m.Id).ToList();
+        Assert.True(manifests.Count >= 3, log);
+        Assert.All(manifests, m => Assert.Equal("periodic", m.Reason));
+        Assert.Equal(manifests.Select(m => m.TotalIterations).Order(), manifests.Select(m => m.TotalIterations));
+    }
+
+    [Fact]
     public void Resume_EndsAtTheSameIterationWithABitIdenticalResidual()
     {
         var reference = InProcessJob.Run(new RelaxationSolver(), InProcessJob.Options("ckpt-ref", "--tolerance", "1e-9")).Result;
