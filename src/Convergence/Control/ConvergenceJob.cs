@@ -63,8 +63,27 @@ public static class ConvergenceJob
                 return ExitCodes.Usage;
             }
 
+            // Ranks on different nodes can see different environments; a job whose ranks disagree on
+            // the tolerance or the cadence would fall out of lock-step, so refuse it up front.
+            var fingerprint = Fingerprint(options!.Describe());
+            if (coordinator.AllreduceMax(fingerprint) != -coordinator.AllreduceMax(-fingerprint))
+            {
+                if (isRoot)
+                {
+                    Console.Error.WriteLine("convergence: the ranks resolved different options (different CONVERGENCE_* environment on different nodes?); rank 0 has: " + options.Describe());
+                }
+
+                return ExitCodes.Usage;
+            }
+
             var runner = new JobRunner(coordinator, options!, solver!, log);
             var result = runner.Run();
+            if (!isRoot)
+            {
+                // One line per rank at the end shows in the log that every rank stopped at the same iteration.
+                log.Write($"end outcome={ResultFile.Word(result.Outcome)} iteration={result.Iteration} total={result.TotalIterations}");
+            }
+
             return result.ExitCode;
         }
         catch (OptionsException ex)
@@ -91,5 +110,17 @@ public static class ConvergenceJob
         {
             log.Dispose();
         }
+    }
+
+    /// <summary>A 52-bit FNV-1a hash: exact as a double, so ranks can compare it with a reduction.</summary>
+    private static double Fingerprint(string text)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+
+        return hash & ((1UL << 52) - 1);
     }
 }

@@ -61,24 +61,42 @@ public sealed class StatusReporter : IDisposable
 
     private void Run()
     {
-        var nextProgress = Stopwatch.GetTimestamp() + (long)(_progressInterval.TotalSeconds * Stopwatch.Frequency);
-        WritePage(force: true);
-        while (!_stop.Token.WaitHandle.WaitOne(_statusInterval))
+        var tick = _statusInterval < _progressInterval ? _statusInterval : _progressInterval;
+        var nextPage = 0L;
+        var nextProgress = Stopwatch.GetTimestamp() + Ticks(_progressInterval);
+        do
         {
             UpdateRate();
-            WritePage(force: false);
-            if (Stopwatch.GetTimestamp() >= nextProgress)
+            var now = Stopwatch.GetTimestamp();
+            if (now >= nextPage)
             {
-                nextProgress = Stopwatch.GetTimestamp() + (long)(_progressInterval.TotalSeconds * Stopwatch.Frequency);
-                var s = _live.Snapshot(_rate);
-                if (s.State != JobState.Starting)
-                {
-                    _log(string.Create(CultureInfo.InvariantCulture,
-                        $"progress iteration={s.Iteration} total={s.TotalIterations} residual={s.Residual:G4} tolerance={s.Tolerance:G4} it/s={_rate:0} eta={(s.EstimatedTimeToTolerance is { } eta ? $"{eta.TotalSeconds:0}s" : "-")}"));
-                }
+                nextPage = now + Ticks(_statusInterval);
+                WritePage(force: false);
+            }
+
+            if (now >= nextProgress)
+            {
+                nextProgress = now + Ticks(_progressInterval);
+                WriteProgress();
             }
         }
+        while (!_stop.Token.WaitHandle.WaitOne(tick));
     }
+
+    private void WriteProgress()
+    {
+        var s = _live.Snapshot(_rate);
+        if (s.State == JobState.Starting)
+        {
+            return;
+        }
+
+        _log(string.Create(
+            CultureInfo.InvariantCulture,
+            $"progress iteration={s.Iteration} total={s.TotalIterations} residual={s.Residual:G4} tolerance={s.Tolerance:G4} it/s={_rate:0} eta={(s.EstimatedTimeToTolerance is { } eta ? $"{eta.TotalSeconds:0}s" : "-")}"));
+    }
+
+    private static long Ticks(TimeSpan interval) => (long)(interval.TotalSeconds * Stopwatch.Frequency);
 
     private void UpdateRate()
     {
@@ -105,6 +123,7 @@ public sealed class StatusReporter : IDisposable
         try
         {
             AtomicFile.WriteAllText(_statusFile, StatusPage.Render(_live.Snapshot(_rate)));
+            StatusJson.WriteBeside(_statusFile, _live.Snapshot(_rate));
             PagesWritten++;
             _lastVersion = version;
             _lastJournalVersion = journalVersion;

@@ -1,0 +1,3 @@
+using Convergence.Cli;
+
+return CommandLine.Run(args);

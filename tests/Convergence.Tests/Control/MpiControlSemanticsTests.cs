@@ -1,0 +1,63 @@
+using Convergence.Tests.Infrastructure;
+
+namespace Convergence.Tests.Control;
+
+/// <summary>The control contract under <c>mpirun -np 2</c> with MPICH, plus what only MPI can show.</summary>
+[Collection(MpiCollection.Name)]
+public sealed class MpiControlSemanticsTests : ControlSemanticsContract
+{
+    protected override int Ranks => 2;
+
+    protected override RunningProcess StartJob(string service, params string[] args) =>
+        RunningProcess.MpiRun(2, Poisson, ["--service", service, .. args]);
+
+    [Fact]
+    public void ExceptionOnRank1_EndsTheWholeJobWithinSecondsAndWritesFailed()
+    {
+        var service = Repo.NewTempFolder("fail");
+        using var job = StartJob(service, "--n", "48", "--method", "jacobi", "--slow-ms", "1", "--fail-at-iteration", "40", "--fail-rank", "1");
+
+        // Generous for a loaded machine; a hang would hit it, a prompt abort takes well under a second.
+        var exit = job.WaitForExit(TimeSpan.FromSeconds(30));
+        Assert.NotEqual(0, exit);
+        var result = Notify.ReadResult(service);
+        Assert.Equal("FAILED", result["outcome"]);
+        Assert.Equal("1", result["failed_rank"]);
+        Assert.Contains("injected failure at iteration 40 on rank 1", result["message"], StringComparison.Ordinal);
+        Assert.Contains("rank 1 failed", job.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ExceptionOnRank0_EndsTheWholeJobAndWritesFailed()
+    {
+        var service = Repo.NewTempFolder("fail0");
+        using var job = StartJob(service, "--n", "48", "--method", "jacobi", "--slow-ms", "1", "--fail-at-iteration", "40", "--fail-rank", "0");
+
+        Assert.NotEqual(0, job.WaitForExit(TimeSpan.FromSeconds(30)));
+        var result = Notify.ReadResult(service);
+        Assert.Equal("FAILED", result["outcome"]);
+        Assert.Equal("0", result["failed_rank"]);
+    }
+
+    [Fact]
+    public void BadOption_IsOneLineOnStderrAndExitCode2OnEveryRank()
+    {
+        var service = Repo.NewTempFolder("usage");
+        using var job = StartJob(service, "--tolerance", "-3");
+        Assert.Equal(2, job.WaitForExit(TimeSpan.FromSeconds(30)));
+        var lines = job.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("convergence: tolerance must be a positive finite number, got -3 (see --help)", Assert.Single(lines));
+    }
+
+    [Fact]
+    public void RanksWithDifferentEnvironments_AreRefusedBeforeTheFirstIteration()
+    {
+        var service = Repo.NewTempFolder("env");
+        using var job = RunningProcess.Start("mpirun", [
+            "-np", "1", "-env", "CONVERGENCE_TOLERANCE", "1e-3", "dotnet", Poisson, "--service", service, ":",
+            "-np", "1", "-env", "CONVERGENCE_TOLERANCE", "1e-4", "dotnet", Poisson, "--service", service]);
+        Assert.Equal(2, job.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.StartsWith("convergence: the ranks resolved different options", job.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(service, "result.txt")));
+    }
+}
