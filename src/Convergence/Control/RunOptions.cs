@@ -104,9 +104,13 @@ public sealed record RunOptions
     public static RunOptions Parse(IReadOnlyList<string> args, out List<string> remaining, RunOptions? defaults = null, Func<string, string?>? environment = null) =>
         RunOptionsParser.Parse(args, out remaining, defaults ?? new RunOptions(), environment ?? Environment.GetEnvironmentVariable);
 
-    /// <summary>The resolved settings on one line, for the start-up log.</summary>
+    /// <summary>
+    /// The resolved settings on one line, for the start-up log; identical on every rank (the ranks compare
+    /// it), so the deadline shows only as set: a relative one (<c>+90s</c>) resolves on each rank's clock,
+    /// and only rank 0 uses it (its own log line gives the time).
+    /// </summary>
     public string Describe() => FormattableString.Invariant(
-        $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s checkpoints={CheckpointFolder} checkpoint-every={CheckpointEvery?.ToString() ?? "off"} keep={CheckpointKeep} resume={(Resume ? "on" : "off")} signals={Signals} deadline={(Deadline is { } d ? d.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) : "none")}");
+        $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s checkpoints={CheckpointFolder} checkpoint-every={CheckpointEvery?.ToString() ?? "off"} keep={CheckpointKeep} resume={(Resume ? "on" : "off")} signals={Signals} deadline={(Deadline is null ? "none" : "set")}");
 
     private static void Require(bool condition, string message)
     {

@@ -10,6 +10,7 @@ namespace Convergence.Tests.Checkpoints;
 /// Checkpoints, signals and deadlines on the real 2-rank Poisson example under mpirun: crashes at random
 /// moments, damaged parts, SIGTERM to one rank or to both at different times, and a near deadline.
 /// </summary>
+[Collection(MpiCollection.Name)]
 public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
