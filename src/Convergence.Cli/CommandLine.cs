@@ -10,6 +10,7 @@ internal static class CommandLine
     {
         [NotifyCommand.Name] = (NotifyCommand.Summary, NotifyCommand.Run),
         [StatusCommand.Name] = (StatusCommand.Summary, StatusCommand.Run),
+        ["portal"] = (PortalCommand.Summary, PortalCommand.Run),
     };
 
     public static int Run(string[] args)

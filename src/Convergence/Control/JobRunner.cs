@@ -132,11 +132,6 @@ public sealed class JobRunner
 
         var journal = new CommandJournal(_log.Write);
         var tail = new NotificationTail(_options.NotificationsFile, _options.MaxLineBytes, _options.ReplayExistingNotifications);
-        if (tail.SkippedLines > 0 || tail.SkippedBytes > 0)
-        {
-            _log.Write($"notifications: skipped {tail.SkippedLines} lines ({tail.SkippedBytes} bytes) left by an earlier run; use --replay-notifications on to apply them");
-        }
-
         var parser = new CommandParser(_solver.Commands);
         intake = new CommandIntake(tail, parser, journal, _options.PollInterval, _options.UseChangeNotifications, _log.Write);
         var live = new LiveStatus(_jobName, _solver.Name, _coordinator.Size, _options.Tolerance, _solver.Commands, journal);
