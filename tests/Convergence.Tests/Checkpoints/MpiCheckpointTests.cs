@@ -205,6 +205,9 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
         Assert.Equal([2L, 1L], store.ListIds());
         Assert.Equal("stop", store.ReadManifest(2).Reason);
         Assert.Equal(store.FolderOf(2), result["checkpoint"]);
+        var page = File.ReadAllText(Path.Combine(service, "status.html"));
+        Assert.Contains("Last checkpoint: ckpt-00000002 at iteration", page, StringComparison.Ordinal);
+        Assert.Contains($"To resume: start the job again with --resume --checkpoint-dir {store.Root} on 2 rank(s)", page, StringComparison.Ordinal);
     }
 
     [Fact]
