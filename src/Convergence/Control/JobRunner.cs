@@ -176,7 +176,8 @@ public sealed class JobRunner
             // Any rank may write the failure: rank 0 may be blocked in a collective and about to be
             // taken down by this rank's abort, so waiting for it would lose the result.
             Directory.CreateDirectory(_options.ServiceDirectory);
-            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(_jobName, _coordinator.Rank, _coordinator.Size, error));
+            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(
+                _jobName, _coordinator.Rank, _coordinator.Size, error, ex is OptionsException ? ExitCodes.Usage : ExitCodes.Failed));
         }
         catch (Exception writeError) when (writeError is IOException or UnauthorizedAccessException)
         {

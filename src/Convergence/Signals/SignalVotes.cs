@@ -55,7 +55,7 @@ public sealed class SignalVotes : IDisposable
     /// <summary>The mapping in force.</summary>
     public SignalMap Map { get; }
 
-    /// <summary>Raises a vote as if a signal mapped to <paramref name="action"/> had arrived (also used by tests).</summary>
+    /// <summary>Raises a vote as if a signal mapped to <paramref name="action"/> had arrived (for other local event sources, e.g. a watchdog).</summary>
     public void Raise(SignalAction action)
     {
         var bit = action switch

@@ -118,6 +118,9 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
         ExpectExit(single, 2);
         var error = Assert.Single(single.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("was written by 2 rank(s), this job has 1: start it with 2 ranks", error, StringComparison.Ordinal);
+        var refused = Notify.ReadResult(service);
+        Assert.Equal("FAILED", refused["outcome"]);
+        Assert.Equal("2", refused["exit_code"]);
     }
 
     [Fact]
