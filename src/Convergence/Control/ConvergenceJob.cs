@@ -86,6 +86,18 @@ public static class ConvergenceJob
 
             return result.ExitCode;
         }
+        catch (OptionsException ex)
+        {
+            // Raised by every rank alike from collectively agreed data (e.g. --resume with a checkpoint
+            // of another rank count): a usage error in one line, no abort needed.
+            log.Flush();
+            if (isRoot)
+            {
+                Console.Error.WriteLine($"convergence: {ex.Message}");
+            }
+
+            return ExitCodes.Usage;
+        }
         catch (Exception ex)
         {
             log.Flush();

@@ -1,7 +1,9 @@
+using Convergence.Checkpoints;
 using Convergence.Commands;
 using Convergence.Intake;
 using Convergence.Journal;
 using Convergence.Output;
+using Convergence.Signals;
 using Convergence.Solver;
 using Convergence.Status;
 
@@ -44,8 +46,10 @@ public sealed class JobRunner
         CommandIntake? intake = null;
         StatusReporter? reporter = null;
         RankZeroServices? services = null;
+        CheckpointManager? checkpoints = null;
         try
         {
+            var signals = CatchSignals();
             if (isRoot)
             {
                 services = StartRankZero(out intake, out reporter);
@@ -53,12 +57,21 @@ public sealed class JobRunner
 
             // Nobody may fail (and write FAILED) before rank 0 has written the placeholder.
             _coordinator.Barrier();
-            var loop = new ControlLoop(_solver, _coordinator, _options, services);
+            checkpoints = StartCheckpoints(services);
+            var loop = new ControlLoop(_solver, _coordinator, _options, services)
+            {
+                CheckpointHandler = checkpoints is null ? null : checkpoints.Write,
+                RestoreHandler = checkpoints is null ? null : checkpoints.Restore,
+                ResumeHandler = checkpoints is not null && _options.Resume ? checkpoints.Resume : null,
+                Signals = signals,
+                Schedule = isRoot && checkpoints is not null && _options.CheckpointEvery is { } period ? new CheckpointSchedule(period, 0) : null,
+                Budget = isRoot && _options.Deadline is { } deadline ? new WallTimeBudget(deadline, _options.DeadlineMargin) : null,
+            };
             loop = ConfigureLoop?.Invoke(loop, services) ?? loop;
             var result = loop.Run();
             if (isRoot)
             {
-                Finish(result, services!, intake, reporter);
+                Finish(result, services!, intake, reporter, checkpoints);
             }
 
             return result;
@@ -68,6 +81,46 @@ public sealed class JobRunner
             RecordFailure(ex, services, intake, reporter);
             throw;
         }
+    }
+
+    /// <summary>Every rank: registers the signal handlers (before anything slow, so an early SIGTERM is not lost).</summary>
+    private SignalVotes? CatchSignals()
+    {
+        if (_options.Signals.Entries.Count == 0)
+        {
+            return null;
+        }
+
+        // Kept registered until the process ends, deliberately not disposed: a late signal arriving while a
+        // rank finishes cleanly (result, MPI shutdown) must not kill it with the default action.
+        var signals = new SignalVotes(_options.Signals, _log.Write);
+        _log.Write($"signals: {_options.Signals} on rank {_coordinator.Rank} pid {Environment.ProcessId}");
+        return signals;
+    }
+
+    /// <summary>Collective: checkpoints for a solver that supports them; the reasons they are off otherwise.</summary>
+    private CheckpointManager? StartCheckpoints(RankZeroServices? services)
+    {
+        if (_solver is not ICheckpointable checkpointable)
+        {
+            if (_coordinator.Rank == 0 && (_options.Resume || _options.CheckpointEvery is not null))
+            {
+                _log.Write($"checkpoints: solver {_solver.Name} does not implement ICheckpointable; --resume and --checkpoint-every are ignored, signals and deadlines still stop cleanly");
+            }
+
+            return null;
+        }
+
+        var manager = new CheckpointManager(
+            new CheckpointStore(_options.CheckpointFolder), checkpointable, _coordinator, _jobName, _solver.Name, _options.CheckpointKeep, _log.Write, services?.Live);
+        manager.Initialize();
+        if (_coordinator.Rank == 0 && _options.Deadline is { } deadline)
+        {
+            _log.Write(FormattableString.Invariant(
+                $"deadline: {deadline.ToUniversalTime():yyyy-MM-ddTHH:mm:ssZ} (in {(deadline - DateTimeOffset.UtcNow).TotalSeconds:0} s), margin {_options.DeadlineMargin.TotalSeconds:0.###} s: the job stops with a checkpoint before it"));
+        }
+
+        return manager;
     }
 
     private RankZeroServices StartRankZero(out CommandIntake? intake, out StatusReporter reporter)
@@ -86,7 +139,7 @@ public sealed class JobRunner
         return new RankZeroServices(intake, journal, live);
     }
 
-    private void Finish(RunResult result, RankZeroServices services, CommandIntake? intake, StatusReporter? reporter)
+    private void Finish(RunResult result, RankZeroServices services, CommandIntake? intake, StatusReporter? reporter, CheckpointManager? checkpoints)
     {
         intake?.StopAndDrain();
         while (intake is not null && intake.TryDequeue(out var late))
@@ -96,11 +149,16 @@ public sealed class JobRunner
 
         services.Live.Finish(StateOf(result.Outcome), result.Iteration, result.TotalIterations, result.Residual, result.Tolerance, result.Message);
         reporter?.StopAndWriteFinal();
-        ResultFile.Write(_options.ResultFile, ResultFile.FormatResult(_jobName, _coordinator.Size, result, _solver.ResultFields));
+        var extra = checkpoints is null ? _solver.ResultFields : (_solver.ResultFields ?? []).Concat(checkpoints.ResultFields());
+        ResultFile.Write(_options.ResultFile, ResultFile.FormatResult(_jobName, _coordinator.Size, result, extra));
         intake?.Dispose();
         _log.Write(FormattableString.Invariant(
             $"end outcome={ResultFile.Word(result.Outcome)} iteration={result.Iteration} total={result.TotalIterations} residual={result.Residual:G6} tolerance={result.Tolerance:G6} restarts={result.Restarts} elapsed={result.Elapsed.TotalSeconds:0.###}s it/s={(result.TotalIterations / Math.Max(result.Elapsed.TotalSeconds, 1e-9)):0} commands applied={services.Journal.AppliedCount} rejected={services.Journal.RejectedCount} exit={result.ExitCode}"));
         _log.Write($"result written to {_options.ResultFile}: {result.Message}");
+        if (checkpoints?.Last is { } last)
+        {
+            _log.Write($"last checkpoint {CheckpointStore.NameOf(last.Id)} at total iteration {last.TotalIterations}; to resume: {checkpoints.ResumeHint()}");
+        }
     }
 
     private void RecordFailure(Exception ex, RankZeroServices? services, CommandIntake? intake, StatusReporter? reporter)
@@ -118,7 +176,8 @@ public sealed class JobRunner
             // Any rank may write the failure: rank 0 may be blocked in a collective and about to be
             // taken down by this rank's abort, so waiting for it would lose the result.
             Directory.CreateDirectory(_options.ServiceDirectory);
-            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(_jobName, _coordinator.Rank, _coordinator.Size, error));
+            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(
+                _jobName, _coordinator.Rank, _coordinator.Size, error, ex is OptionsException ? ExitCodes.Usage : ExitCodes.Failed));
         }
         catch (Exception writeError) when (writeError is IOException or UnauthorizedAccessException)
         {
