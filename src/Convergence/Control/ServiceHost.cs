@@ -114,7 +114,9 @@ public sealed class ServiceHost : IDisposable
     /// Records a failure: final page in the Failed state and a FAILED result naming <paramref name="error"/>.
     /// Never throws for I/O trouble (it is already handling one failure); logs it instead.
     /// </summary>
-    public void Fail(string error)
+    /// <param name="error">What went wrong, one line.</param>
+    /// <param name="exitCode">The exit code the result names (<see cref="ExitCodes.Usage"/> for a refused option).</param>
+    public void Fail(string error, int exitCode = ExitCodes.Failed)
     {
         if (_ended)
         {
@@ -127,7 +129,7 @@ public sealed class ServiceHost : IDisposable
             Intake?.StopAndDrain();
             Live.Finish(JobState.Failed, 0, Live.TotalIterations, double.NaN, _options.Tolerance, error);
             _reporter?.StopAndWriteFinal();
-            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(JobName, 0, _ranks, error));
+            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(JobName, 0, _ranks, error, exitCode));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
