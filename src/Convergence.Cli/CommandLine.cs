@@ -1,3 +1,5 @@
+using Convergence.Cli.Commands;
+
 namespace Convergence.Cli;
 
 /// <summary>The <c>convergence</c> tool's dispatcher: the first argument names a command.</summary>
@@ -6,6 +8,9 @@ internal static class CommandLine
     /// <summary>Command name → (one-line summary, entry point returning the exit code).</summary>
     private static readonly SortedDictionary<string, (string Summary, Func<string[], int> Run)> Commands = new(StringComparer.Ordinal)
     {
+        [NotifyCommand.Name] = (NotifyCommand.Summary, NotifyCommand.Run),
+        [StatusCommand.Name] = (StatusCommand.Summary, StatusCommand.Run),
+        ["portal"] = (PortalCommand.Summary, PortalCommand.Run),
     };
 
     public static int Run(string[] args)

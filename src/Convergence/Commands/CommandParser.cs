@@ -83,17 +83,29 @@ public sealed class CommandParser
             return ParseResult.Reject($"line of {line.Length} characters is longer than the limit of {_maxLineLength}", null);
         }
 
-        var text = line.AsSpan().Trim();
+        // A byte-order mark (an editor's, at the start of the file) is not part of the message.
+        var text = line.AsSpan().Trim().TrimStart('\uFEFF').Trim();
         if (text.IsEmpty)
         {
             return ParseResult.Blank;
         }
 
-        foreach (var c in text)
+        for (var i = 0; i < text.Length; i++)
         {
+            var c = text[i];
             if (char.IsControl(c) && c != '\t')
             {
                 return ParseResult.Reject($"control character U+{(int)c:X4} in message", null);
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                // Cannot be encoded as UTF-8, so it could not travel to the other ranks unchanged.
+                return ParseResult.Reject($"unpaired UTF-16 surrogate U+{(int)c:X4} in message", null);
             }
         }
 
@@ -126,6 +138,17 @@ public sealed class CommandParser
         }
 
         var name = nameSpan.ToString().ToUpperInvariant();
+        if (!_custom.ContainsKey(name) && Array.IndexOf(BuiltInNames, name) < 0)
+        {
+            return ParseResult.Reject($"unknown command '{Shorten(name)}'; known: {_knownList}", clientId);
+        }
+
+        if (System.Text.Encoding.UTF8.GetByteCount(arguments) > MaxArgumentBytes)
+        {
+            // Checked for every command: the argument text travels to the other ranks in a fixed-size packet.
+            return ParseResult.Reject($"{Shorten(name)} arguments are longer than {MaxArgumentBytes} bytes", clientId);
+        }
+
         switch (name)
         {
             case "ABORT":
@@ -156,12 +179,24 @@ public sealed class CommandParser
 
         if (_custom.TryGetValue(name, out var custom))
         {
-            if (System.Text.Encoding.UTF8.GetByteCount(arguments) > MaxArgumentBytes)
+            var lastWord = arguments.AsSpan(arguments.AsSpan().LastIndexOfAny(' ', '\t') + 1);
+            if (lastWord.StartsWith("#"))
             {
-                return ParseResult.Reject($"{name} arguments are longer than {MaxArgumentBytes} bytes", clientId);
+                // "NAME a #b" means argument "a" with id "b"; an argument ending in "#…" could never be sent back as typed.
+                return ParseResult.Reject($"{name}: only one #id, at the very end, and arguments may not end with a word starting with '#'", clientId);
             }
 
-            var error = custom.Validate?.Invoke(arguments);
+            string? error;
+            try
+            {
+                error = custom.Validate?.Invoke(arguments);
+            }
+            catch (Exception ex)
+            {
+                // The solver's validator has a bug; the user's message becomes a rejection and the job goes on.
+                return ParseResult.Reject($"{name}: validation failed: {OneLine(ex.Message)}", clientId);
+            }
+
             return error is null
                 ? Accept(CommandKind.Custom, 0, custom.Name.ToUpperInvariant(), arguments, clientId)
                 : ParseResult.Reject($"{name}: {OneLine(error)} (usage: {custom.Usage})", clientId);

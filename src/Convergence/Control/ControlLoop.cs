@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using Convergence.Checkpoints;
 using Convergence.Commands;
 using Convergence.Intake;
 using Convergence.Journal;
+using Convergence.Signals;
 using Convergence.Solver;
 using Convergence.Status;
 
@@ -16,7 +18,9 @@ namespace Convergence.Control;
 /// Every rank runs an identical loop. Between syncs an iteration costs the solver's own work, the residual
 /// reduction the solver needs anyway, and a counter compare. At a sync the residual reduction carries a
 /// small header (<see cref="HeaderLength"/> doubles, summed): rank 0's "a command is waiting" flag, rank 0's
-/// distance to the next sync, and per-rank event votes. Only when a command waits does one broadcast of a
+/// distance to the next sync, every rank's signal votes (stop, checkpoint) and rank 0's own event (periodic
+/// checkpoint, deadline). A signal that reaches one rank only, or the ranks at different iterations, is
+/// acted on by all at the first sync after it. Only when a command waits does one broadcast of a
 /// fixed-size <see cref="CommandPacket"/> follow. All control decisions come from these collectives, so
 /// every rank takes them at the same iteration.
 /// </para>
@@ -25,12 +29,16 @@ namespace Convergence.Control;
 public sealed class ControlLoop
 {
     /// <summary>Doubles in the sync header.</summary>
-    public const int HeaderLength = 4;
+    public const int HeaderLength = 6;
 
     private const int SlotResidual = 0;
     private const int SlotCommandWaiting = 1;
     private const int SlotNextDistance = 2;
     private const int SlotEvents = 3;
+    private const int SlotCheckpointVotes = 4;
+    private const int SlotRootEvent = 5;
+    private const int RootEventCheckpoint = 1;
+    private const int RootEventDeadline = 2;
     private const long MaxDistance = 1 << 24;
 
     // The status page is rewritten about once a second; recording progress more often than every 10 ms
@@ -61,11 +69,26 @@ public sealed class ControlLoop
         _syncIntervalTicks = (long)(options.Sync.Interval.TotalSeconds * Stopwatch.Frequency);
     }
 
-    /// <summary>Raised on every rank just before a checkpoint command is applied; set by the checkpoint layer.</summary>
-    public Func<ControlLoopState, string?>? CheckpointHandler { get; init; }
+    /// <summary>
+    /// Writes a checkpoint on every rank (collective); gets the reason (<c>command</c>, <c>periodic</c>,
+    /// <c>signal</c>, <c>stop</c>, <c>deadline</c>) and returns a note for the journal. Set by the checkpoint layer.
+    /// </summary>
+    public Func<ControlLoopState, string, string?>? CheckpointHandler { get; init; }
 
     /// <summary>Raised on every rank for <c>RESTART checkpoint</c>; returns the iteration restored, or a reason it could not.</summary>
     public Func<ControlLoopState, (bool Restored, string Note)>? RestoreHandler { get; init; }
+
+    /// <summary>Called on every rank at start, after the solver's initialisation, when the job resumes from a checkpoint.</summary>
+    public Func<ControlLoopState, string>? ResumeHandler { get; init; }
+
+    /// <summary>This rank's caught signals; their votes ride in the sync header (<see cref="SlotEvents"/> = stop, then checkpoint).</summary>
+    public SignalVotes? Signals { get; init; }
+
+    /// <summary>Rank 0's periodic checkpoint clock; ignored on other ranks.</summary>
+    public CheckpointSchedule? Schedule { get; init; }
+
+    /// <summary>Rank 0's wall-time budget; ignored on other ranks.</summary>
+    public WallTimeBudget? Budget { get; init; }
 
     /// <summary>Runs until convergence, a command, the iteration limit or divergence.</summary>
     public RunResult Run()
@@ -73,13 +96,22 @@ public sealed class ControlLoop
         var started = Stopwatch.GetTimestamp();
         var state = new ControlLoopState { Tolerance = _options.Tolerance, Residual = double.NaN };
         _solver.Initialize(new SolverContext(_coordinator.Rank, _coordinator.Size, _coordinator, _options, 0));
+        if (ResumeHandler is not null)
+        {
+            ResumeHandler(state);
+            _services?.Live.Record(state.Iteration, state.TotalIterations, state.Residual, state.Tolerance);
+        }
+
+        var schedule = _services is null ? null : Schedule;
+        schedule?.Reset(state.TotalIterations);
         var norm = _solver.Norm;
         var maxIterations = _options.MaxIterations;
-        long nextSync = 1;
+        var nextSync = state.TotalIterations + 1;
+        _lastSyncTotal = state.TotalIterations;
         _lastSyncTimestamp = started;
         _lastRecordTimestamp = started;
-        _lastRecordTotal = 0;
-        _nextRecord = 1;
+        _lastRecordTotal = state.TotalIterations;
+        _nextRecord = nextSync;
         _recordDistance = 1;
         RunOutcome? outcome = null;
         string? message = null;
@@ -97,6 +129,17 @@ public sealed class ControlLoop
             if (_services is not null && state.TotalIterations >= _nextRecord)
             {
                 RecordStatus(state);
+            }
+
+            if (_header[SlotEvents] > 0 || _header[SlotRootEvent] == RootEventDeadline)
+            {
+                (outcome, message) = StopForEvent(state);
+                break;
+            }
+
+            if (_header[SlotCheckpointVotes] > 0 || _header[SlotRootEvent] == RootEventCheckpoint)
+            {
+                Checkpoint(state, _header[SlotCheckpointVotes] > 0 ? "signal" : "periodic");
             }
 
             if (_header[SlotCommandWaiting] > 0)
@@ -202,10 +245,19 @@ public sealed class ControlLoop
         var header = _header.AsSpan();
         header.Clear();
         header[SlotResidual] = norm == ResidualNorm.Max ? 0 : local;
+        if (Signals is not null)
+        {
+            var (stop, checkpoint) = Signals.Take();
+            header[SlotEvents] = stop ? 1 : 0;
+            header[SlotCheckpointVotes] = checkpoint ? 1 : 0;
+        }
+
         if (_services is not null)
         {
             header[SlotCommandWaiting] = _services.Intake is { IsEmpty: false } ? 1 : 0;
-            header[SlotNextDistance] = NextDistance(state.TotalIterations, header[SlotCommandWaiting] > 0);
+            var distance = NextDistance(state.TotalIterations, header[SlotCommandWaiting] > 0);
+            header[SlotRootEvent] = RootEvent(state.TotalIterations, distance);
+            header[SlotNextDistance] = distance;
         }
 
         _coordinator.AllreduceSum(header);
@@ -237,7 +289,56 @@ public sealed class ControlLoop
 
         _lastSyncTimestamp = now;
         _lastSyncTotal = total;
-        return moreWaiting ? 1 : _distance;
+
+        // An iteration-based periodic checkpoint gets a sync exactly where it is due.
+        var untilCheckpoint = Schedule?.IterationsUntilDue(total) ?? long.MaxValue;
+        return moreWaiting ? 1 : Math.Min(_distance, untilCheckpoint);
+    }
+
+    /// <summary>Rank 0 only: a deadline stop or a periodic checkpoint decided from rank 0's clock, for every rank.</summary>
+    private int RootEvent(long total, long distance)
+    {
+        if (Budget is not null && Budget.MustStop(total, _lastSyncTimestamp, distance))
+        {
+            return RootEventDeadline;
+        }
+
+        return Schedule is not null && Schedule.IsDue(total, _lastSyncTimestamp) ? RootEventCheckpoint : 0;
+    }
+
+    /// <summary>Every rank: writes a checkpoint if checkpoints are enabled; rank 0 feeds the duration to its clocks.</summary>
+    private string? Checkpoint(ControlLoopState state, string reason)
+    {
+        if (CheckpointHandler is null)
+        {
+            return null;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var note = CheckpointHandler(state, reason);
+        if (_services is not null)
+        {
+            var now = Stopwatch.GetTimestamp();
+            Schedule?.Reset(state.TotalIterations);
+            Budget?.CheckpointTook(now - started, state.TotalIterations, now);
+
+            // The checkpoint's time must not count as iteration time in the adaptive cadence either.
+            _lastSyncTimestamp += now - started;
+        }
+
+        return note;
+    }
+
+    /// <summary>Every rank: a stop asked for by a signal (any rank) or rank 0's deadline, with a checkpoint first.</summary>
+    private (RunOutcome, string) StopForEvent(ControlLoopState state)
+    {
+        var signalled = _header[SlotEvents] > 0;
+        var reason = signalled
+            ? FormattableString.Invariant($"stop signal on {_header[SlotEvents]:0} of {_coordinator.Size} rank(s)")
+            : FormattableString.Invariant($"wall-time deadline {Budget?.Deadline.ToUniversalTime():yyyy-MM-ddTHH:mm:ssZ} near");
+        var note = Checkpoint(state, signalled ? "signal stop" : "deadline");
+        var message = $"{reason}: stopped at iteration {state.Iteration}{(note is null ? " (no checkpoint: the solver does not support them)" : $"; {note}")}";
+        return (RunOutcome.Stopped, message);
     }
 
     /// <summary>Rank 0 only: hands progress to the status page, at most about every 10 ms of wall time.</summary>
@@ -293,7 +394,8 @@ public sealed class ControlLoop
                 break;
             case CommandKind.Stop:
                 outcome = RunOutcome.Stopped;
-                message = $"STOP received (seq {packet.Sequence}) at iteration {state.Iteration}";
+                note = Checkpoint(state, "stop");
+                message = $"STOP received (seq {packet.Sequence}) at iteration {state.Iteration}{(note is null ? string.Empty : $"; {note}")}";
                 break;
             case CommandKind.ChangeTolerance:
                 note = FormattableString.Invariant($"tolerance {state.Tolerance:G6} -> {command.Value:G6}");
@@ -310,7 +412,7 @@ public sealed class ControlLoop
                     return (null, null);
                 }
 
-                note = CheckpointHandler(state);
+                note = Checkpoint(state, "command");
                 break;
             case CommandKind.RestartFromCheckpoint:
                 if (RestoreHandler is null)

@@ -63,6 +63,19 @@ public static class ConvergenceJob
                 return ExitCodes.Usage;
             }
 
+            // Ranks on different nodes can see different environments; a job whose ranks disagree on
+            // the tolerance or the cadence would fall out of lock-step, so refuse it up front.
+            var fingerprint = Fingerprint(options!.Describe());
+            if (coordinator.AllreduceMax(fingerprint) != -coordinator.AllreduceMax(-fingerprint))
+            {
+                if (isRoot)
+                {
+                    Console.Error.WriteLine("convergence: the ranks resolved different options (different CONVERGENCE_* environment on different nodes?); rank 0 has: " + options.Describe());
+                }
+
+                return ExitCodes.Usage;
+            }
+
             var runner = new JobRunner(coordinator, options!, solver!, log);
             var result = runner.Run();
             if (!isRoot)
@@ -72,6 +85,18 @@ public static class ConvergenceJob
             }
 
             return result.ExitCode;
+        }
+        catch (OptionsException ex)
+        {
+            // Raised by every rank alike from collectively agreed data (e.g. --resume with a checkpoint
+            // of another rank count): a usage error in one line, no abort needed.
+            log.Flush();
+            if (isRoot)
+            {
+                Console.Error.WriteLine($"convergence: {ex.Message}");
+            }
+
+            return ExitCodes.Usage;
         }
         catch (Exception ex)
         {
@@ -85,5 +110,17 @@ public static class ConvergenceJob
         {
             log.Dispose();
         }
+    }
+
+    /// <summary>A 52-bit FNV-1a hash: exact as a double, so ranks can compare it with a reduction.</summary>
+    private static double Fingerprint(string text)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+
+        return hash & ((1UL << 52) - 1);
     }
 }

@@ -1,7 +1,9 @@
+using Convergence.Checkpoints;
 using Convergence.Commands;
 using Convergence.Intake;
 using Convergence.Journal;
 using Convergence.Output;
+using Convergence.Signals;
 using Convergence.Solver;
 using Convergence.Status;
 
@@ -41,103 +43,112 @@ public sealed class JobRunner
     public RunResult Run()
     {
         var isRoot = _coordinator.Rank == 0;
-        CommandIntake? intake = null;
-        StatusReporter? reporter = null;
-        RankZeroServices? services = null;
+        ServiceHost? host = null;
         try
         {
+            var signals = CatchSignals();
             if (isRoot)
             {
-                services = StartRankZero(out intake, out reporter);
+                host = ServiceHost.Start(_options, _log, _solver.Name, _solver.Commands, _coordinator.Size, _coordinator.Description);
             }
 
             // Nobody may fail (and write FAILED) before rank 0 has written the placeholder.
             _coordinator.Barrier();
-            var loop = new ControlLoop(_solver, _coordinator, _options, services);
+            var services = host?.Services;
+            var checkpoints = StartCheckpoints(services);
+            var loop = new ControlLoop(_solver, _coordinator, _options, services)
+            {
+                CheckpointHandler = checkpoints is null ? null : checkpoints.Write,
+                RestoreHandler = checkpoints is null ? null : checkpoints.Restore,
+                ResumeHandler = checkpoints is not null && _options.Resume ? checkpoints.Resume : null,
+                Signals = signals,
+                Schedule = isRoot && checkpoints is not null && _options.CheckpointEvery is { } period ? new CheckpointSchedule(period, 0) : null,
+                Budget = isRoot && _options.Deadline is { } deadline ? new WallTimeBudget(deadline, _options.DeadlineMargin) : null,
+            };
             loop = ConfigureLoop?.Invoke(loop, services) ?? loop;
             var result = loop.Run();
-            if (isRoot)
+            if (host is not null)
             {
-                Finish(result, services!, intake, reporter);
+                host.Finish(result, checkpoints is null ? _solver.ResultFields : _solver.ResultFields.Concat(checkpoints.ResultFields()));
+                if (checkpoints?.Last is { } last)
+                {
+                    _log.Write($"last checkpoint {CheckpointStore.NameOf(last.Id)} at total iteration {last.TotalIterations}; to resume: {checkpoints.ResumeHint()}");
+                }
             }
 
             return result;
         }
         catch (Exception ex)
         {
-            RecordFailure(ex, services, intake, reporter);
+            RecordFailure(ex, host);
             throw;
         }
+        finally
+        {
+            host?.Dispose();
+        }
     }
 
-    private RankZeroServices StartRankZero(out CommandIntake? intake, out StatusReporter reporter)
+    /// <summary>Every rank: registers the signal handlers (before anything slow, so an early SIGTERM is not lost).</summary>
+    private SignalVotes? CatchSignals()
     {
-        Directory.CreateDirectory(_options.ServiceDirectory);
-        ResultFile.Write(_options.ResultFile, ResultFile.FormatPlaceholder(_jobName, _coordinator.Size));
-        _log.Write($"start job={_jobName} solver={_solver.Name} ranks={_coordinator.Size} ({_coordinator.Description}) {_options.Describe()}");
-        _log.Write($"files notifications={_options.NotificationsFile} status={_options.StatusFile} result={_options.ResultFile}");
-
-        var journal = new CommandJournal(_log.Write);
-        var tail = new NotificationTail(_options.NotificationsFile, _options.MaxLineBytes, _options.ReplayExistingNotifications);
-        if (tail.SkippedLines > 0 || tail.SkippedBytes > 0)
+        if (_options.Signals.Entries.Count == 0)
         {
-            _log.Write($"notifications: skipped {tail.SkippedLines} lines ({tail.SkippedBytes} bytes) left by an earlier run; use --replay-notifications on to apply them");
+            return null;
         }
 
-        var parser = new CommandParser(_solver.Commands);
-        intake = new CommandIntake(tail, parser, journal, _options.PollInterval, _options.UseChangeNotifications, _log.Write);
-        var live = new LiveStatus(_jobName, _solver.Name, _coordinator.Size, _options.Tolerance, _solver.Commands, journal);
-        reporter = new StatusReporter(live, _options.StatusFile, _options.StatusInterval, _options.ProgressInterval, _log.Write);
-        return new RankZeroServices(intake, journal, live);
+        // Kept registered until the process ends, deliberately not disposed: a late signal arriving while a
+        // rank finishes cleanly (result, MPI shutdown) must not kill it with the default action.
+        var signals = new SignalVotes(_options.Signals, _log.Write);
+        _log.Write($"signals: {_options.Signals} on rank {_coordinator.Rank} pid {Environment.ProcessId}");
+        return signals;
     }
 
-    private void Finish(RunResult result, RankZeroServices services, CommandIntake? intake, StatusReporter? reporter)
+    /// <summary>Collective: checkpoints for a solver that supports them; the reasons they are off otherwise.</summary>
+    private CheckpointManager? StartCheckpoints(RankZeroServices? services)
     {
-        intake?.StopAndDrain();
-        while (intake is not null && intake.TryDequeue(out var late))
+        if (_solver is not ICheckpointable checkpointable)
         {
-            services.Journal.Declined(late.Sequence, "the job ended before this command could be applied");
-        }
-
-        services.Live.Finish(StateOf(result.Outcome), result.Iteration, result.TotalIterations, result.Residual, result.Tolerance, result.Message);
-        reporter?.StopAndWriteFinal();
-        ResultFile.Write(_options.ResultFile, ResultFile.FormatResult(_jobName, _coordinator.Size, result, _solver.ResultFields));
-        intake?.Dispose();
-        _log.Write(FormattableString.Invariant(
-            $"end outcome={ResultFile.Word(result.Outcome)} iteration={result.Iteration} total={result.TotalIterations} residual={result.Residual:G6} tolerance={result.Tolerance:G6} restarts={result.Restarts} elapsed={result.Elapsed.TotalSeconds:0.###}s it/s={(result.TotalIterations / Math.Max(result.Elapsed.TotalSeconds, 1e-9)):0} commands applied={services.Journal.AppliedCount} rejected={services.Journal.RejectedCount} exit={result.ExitCode}"));
-        _log.Write($"result written to {_options.ResultFile}: {result.Message}");
-    }
-
-    private void RecordFailure(Exception ex, RankZeroServices? services, CommandIntake? intake, StatusReporter? reporter)
-    {
-        var error = $"rank {_coordinator.Rank}: {ex.GetType().Name}: {ex.Message}";
-        try
-        {
-            if (services is not null)
+            if (_coordinator.Rank == 0 && (_options.Resume || _options.CheckpointEvery is not null))
             {
-                intake?.StopAndDrain();
-                services.Live.Finish(JobState.Failed, 0, services.Live.TotalIterations, double.NaN, _options.Tolerance, error);
-                reporter?.StopAndWriteFinal();
+                _log.Write($"checkpoints: solver {_solver.Name} does not implement ICheckpointable; --resume and --checkpoint-every are ignored, signals and deadlines still stop cleanly");
             }
 
+            return null;
+        }
+
+        var manager = new CheckpointManager(
+            new CheckpointStore(_options.CheckpointFolder), checkpointable, _coordinator, _jobName, _solver.Name, _options.CheckpointKeep, _log.Write, services?.Live);
+        manager.Initialize();
+        if (_coordinator.Rank == 0 && _options.Deadline is { } deadline)
+        {
+            _log.Write(FormattableString.Invariant(
+                $"deadline: {deadline.ToUniversalTime():yyyy-MM-ddTHH:mm:ssZ} (in {(deadline - DateTimeOffset.UtcNow).TotalSeconds:0} s), margin {_options.DeadlineMargin.TotalSeconds:0.###} s: the job stops with a checkpoint before it"));
+        }
+
+        return manager;
+    }
+
+    private void RecordFailure(Exception ex, ServiceHost? host)
+    {
+        var error = $"rank {_coordinator.Rank}: {ex.GetType().Name}: {ex.Message}";
+        var exitCode = ex is OptionsException ? ExitCodes.Usage : ExitCodes.Failed;
+        if (host is not null)
+        {
+            host.Fail(error, exitCode);
+            return;
+        }
+
+        try
+        {
             // Any rank may write the failure: rank 0 may be blocked in a collective and about to be
             // taken down by this rank's abort, so waiting for it would lose the result.
             Directory.CreateDirectory(_options.ServiceDirectory);
-            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(_jobName, _coordinator.Rank, _coordinator.Size, error));
+            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(_jobName, _coordinator.Rank, _coordinator.Size, error, exitCode));
         }
         catch (Exception writeError) when (writeError is IOException or UnauthorizedAccessException)
         {
             _log.Write($"could not write the FAILED result to {_options.ResultFile}: {writeError.Message}");
         }
     }
-
-    private static JobState StateOf(RunOutcome outcome) => outcome switch
-    {
-        RunOutcome.Converged => JobState.Converged,
-        RunOutcome.Stopped => JobState.Stopped,
-        RunOutcome.Aborted => JobState.Aborted,
-        RunOutcome.IterationLimit => JobState.IterationLimit,
-        RunOutcome.Diverged => JobState.Diverged,
-        _ => JobState.Failed,
-    };
 }

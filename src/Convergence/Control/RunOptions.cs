@@ -1,4 +1,6 @@
 using System.Globalization;
+using Convergence.Checkpoints;
+using Convergence.Signals;
 
 namespace Convergence.Control;
 
@@ -45,6 +47,30 @@ public sealed record RunOptions
     /// <summary>How often a progress line goes to the log.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Where checkpoints go; <c>&lt;service&gt;/checkpoints</c> when unset (see docs/checkpoints.md: use /scratch in production).</summary>
+    public string? CheckpointDirectory { get; init; }
+
+    /// <summary>Periodic checkpoints (every N iterations or every T of wall time); none when null.</summary>
+    public CheckpointPeriod? CheckpointEvery { get; init; }
+
+    /// <summary>How many complete checkpoints are kept; older ones are removed after each new one.</summary>
+    public int CheckpointKeep { get; init; } = 3;
+
+    /// <summary>Continue from the newest complete checkpoint in <see cref="CheckpointFolder"/> (start fresh when there is none).</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Which POSIX signals are caught and what they ask for.</summary>
+    public SignalMap Signals { get; init; } = SignalMap.Default;
+
+    /// <summary>The allocation's end: the job stops with a checkpoint early enough to finish before it; none when null.</summary>
+    public DateTimeOffset? Deadline { get; init; }
+
+    /// <summary>Time kept in reserve before <see cref="Deadline"/> after the last checkpoint (result, page, MPI shutdown).</summary>
+    public TimeSpan DeadlineMargin { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The checkpoint folder in use.</summary>
+    public string CheckpointFolder => CheckpointDirectory ?? Path.Combine(ServiceDirectory, "checkpoints");
+
     /// <summary>The notifications file the service appends to.</summary>
     public string NotificationsFile => Path.Combine(ServiceDirectory, "notifications.txt");
 
@@ -64,6 +90,9 @@ public sealed record RunOptions
         Require(MaxLineBytes is >= 64 and <= 1 << 20, $"max line bytes must be 64 to 1048576, got {MaxLineBytes}");
         Require(StatusInterval >= TimeSpan.FromMilliseconds(50), $"status interval must be at least 50 ms, got {StatusInterval.TotalMilliseconds} ms");
         Require(ProgressInterval >= TimeSpan.FromMilliseconds(100), $"progress interval must be at least 100 ms, got {ProgressInterval.TotalMilliseconds} ms");
+        Require(CheckpointDirectory is null || !string.IsNullOrWhiteSpace(CheckpointDirectory), "the checkpoint folder must not be empty");
+        Require(CheckpointKeep is >= 1 and <= 10_000, $"checkpoints to keep must be 1 to 10000, got {CheckpointKeep}");
+        Require(DeadlineMargin >= TimeSpan.Zero, $"deadline margin must not be negative, got {DeadlineMargin.TotalSeconds} s");
         return this;
     }
 
@@ -75,9 +104,13 @@ public sealed record RunOptions
     public static RunOptions Parse(IReadOnlyList<string> args, out List<string> remaining, RunOptions? defaults = null, Func<string, string?>? environment = null) =>
         RunOptionsParser.Parse(args, out remaining, defaults ?? new RunOptions(), environment ?? Environment.GetEnvironmentVariable);
 
-    /// <summary>The resolved settings on one line, for the start-up log.</summary>
+    /// <summary>
+    /// The resolved settings on one line, for the start-up log; identical on every rank (the ranks compare
+    /// it), so the deadline shows only as set: a relative one (<c>+90s</c>) resolves on each rank's clock,
+    /// and only rank 0 uses it (its own log line gives the time).
+    /// </summary>
     public string Describe() => FormattableString.Invariant(
-        $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s");
+        $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s checkpoints={CheckpointFolder} checkpoint-every={CheckpointEvery?.ToString() ?? "off"} keep={CheckpointKeep} resume={(Resume ? "on" : "off")} signals={Signals} deadline={(Deadline is null ? "none" : "set")}");
 
     private static void Require(bool condition, string message)
     {

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Convergence.Checkpoints;
+using Convergence.Signals;
 
 namespace Convergence.Control;
 
@@ -20,16 +22,33 @@ internal static class RunOptionsParser
         new("--max-line-bytes", "CONVERGENCE_MAX_LINE_BYTES", "N", "longest accepted message line", (o, v) => o with { MaxLineBytes = (int)Long("--max-line-bytes", v) }),
         new("--status-ms", "CONVERGENCE_STATUS_MS", "MS", "status page refresh interval", (o, v) => o with { StatusInterval = Milliseconds("--status-ms", v) }),
         new("--progress-ms", "CONVERGENCE_PROGRESS_MS", "MS", "progress line interval", (o, v) => o with { ProgressInterval = Milliseconds("--progress-ms", v) }),
+        new("--checkpoint-dir", "CONVERGENCE_CHECKPOINT_DIR", "DIR", "checkpoint folder (default <service>/checkpoints; use /scratch/... in production)", (o, v) => o with { CheckpointDirectory = v }),
+        new("--checkpoint-every", "CONVERGENCE_CHECKPOINT_EVERY", "N|TIME", "periodic checkpoint: every N iterations or every 30s/15m/2h; off", (o, v) => o with { CheckpointEvery = Period(v) }),
+        new("--checkpoint-keep", "CONVERGENCE_CHECKPOINT_KEEP", "K", "complete checkpoints kept (default 3)", (o, v) => o with { CheckpointKeep = (int)Long("--checkpoint-keep", v) }),
+        new("--resume", "CONVERGENCE_RESUME", null, "continue from the newest complete checkpoint (fresh start if none); --resume=off", (o, v) => o with { Resume = Bool("--resume", v) }),
+        new("--signals", "CONVERGENCE_SIGNALS", "MAP", "TERM=stop,INT=stop,USR1=checkpoint (default) | none", (o, v) => o with { Signals = SignalMap.Parse(v) }),
+        new("--deadline", "CONVERGENCE_DEADLINE", "TIME", "stop with a checkpoint before TIME: ISO 8601, Unix seconds or +90s/+15m (default: SLURM_JOB_END_TIME)", (o, v) => o with { Deadline = WallTimeBudget.ParseDeadline(v, DateTimeOffset.UtcNow) }),
+        new("--deadline-margin", "CONVERGENCE_DEADLINE_MARGIN", "TIME", "reserve kept before the deadline after the last checkpoint (default 10s)", (o, v) => o with { DeadlineMargin = Duration("--deadline-margin", v) }),
     ];
+
+    /// <summary>Slurm (23.02 and later) puts the job's projected end, in Unix seconds, in this variable.</summary>
+    private const string SlurmEndTimeVariable = "SLURM_JOB_END_TIME";
 
     /// <summary>The options as help text, one per line.</summary>
     public static string Help => string.Join(
         Environment.NewLine,
-        Options.Select(o => $"  {o.Name} {o.ValueName,-8} {o.Help} (env {o.Variable})"));
+        Options.Select(o => $"  {o.Name} {o.ValueName ?? string.Empty,-8} {o.Help} (env {o.Variable})"));
 
     public static RunOptions Parse(IReadOnlyList<string> args, out List<string> remaining, RunOptions defaults, Func<string, string?> environment)
     {
         var options = defaults;
+        var slurmEnd = environment(SlurmEndTimeVariable);
+        if (!string.IsNullOrEmpty(slurmEnd) && options.Deadline is null)
+        {
+            // The scheduler's own end time, unless an option or CONVERGENCE_DEADLINE names another.
+            options = Apply(new Option("--deadline", SlurmEndTimeVariable, "TIME", "Slurm's end time", (o, v) => o with { Deadline = WallTimeBudget.ParseDeadline(v, DateTimeOffset.UtcNow) }), options, slurmEnd, $"environment variable {SlurmEndTimeVariable}");
+        }
+
         foreach (var option in Options)
         {
             var value = option.Variable is null ? null : environment(option.Variable);
@@ -56,6 +75,11 @@ internal static class RunOptionsParser
             if (eq >= 0)
             {
                 value = arg[(eq + 1)..];
+            }
+            else if (option.ValueName is null)
+            {
+                // A flag: present means on; it never takes the next argument as its value.
+                value = "on";
             }
             else if (i + 1 < args.Count)
             {
@@ -105,4 +129,14 @@ internal static class RunOptionsParser
     };
 
     private static SyncPolicy Sync(string v) => SyncPolicy.Parse(v);
+
+    private static CheckpointPeriod? Period(string v) =>
+        v.Trim().Equals("off", StringComparison.OrdinalIgnoreCase) ? null : CheckpointPeriod.Parse(v);
+
+    private static TimeSpan Duration(string name, string v) =>
+        CheckpointPeriod.TryParseDuration(v, out var d)
+            ? d
+            : double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds) && seconds >= 0
+                ? TimeSpan.FromSeconds(seconds)
+                : throw new FormatException($"'{v}' is not a time (e.g. 10s, 500ms, 2m; a bare number is seconds)");
 }

@@ -9,11 +9,24 @@ namespace Convergence.Intake;
 /// in the journal and queues accepted commands for the control loop.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Single producer (the watcher thread), single consumer (the control loop's thread, through
-/// <see cref="TryDequeue"/>). The watcher never calls MPI.
+/// <see cref="TryDequeue"/>). The watcher never calls MPI. Commands leave the queue in arrival order; the
+/// control loop applies one per sync and asks for the next sync at once while more are waiting.
+/// </para>
+/// <para>
+/// Nothing the file contains can stop the watcher or grow its memory without bound: each poll reads a
+/// bounded number of bytes, at most <see cref="MaxWaiting"/> accepted commands wait at once (more are
+/// rejected in the journal), and read errors are logged once per change and retried.
+/// </para>
 /// </remarks>
 public sealed class CommandIntake : IDisposable
 {
+    /// <summary>Accepted commands that may wait for a sync at once; more are rejected so memory stays bounded.</summary>
+    public const int MaxWaiting = 10_000;
+
+    private const int MaxFinalPolls = 64;
+
     private readonly NotificationTail _tail;
     private readonly CommandParser _parser;
     private readonly CommandJournal _journal;
@@ -24,9 +37,12 @@ public sealed class CommandIntake : IDisposable
     private readonly AutoResetEvent _wake = new(false);
     private readonly FileSystemWatcher? _watcher;
     private readonly Thread _thread;
+    private readonly List<TailLine> _lines = [];
     private long _polls;
+    private int _waiting;
+    private string? _problem;
 
-    /// <summary>Starts watching at once.</summary>
+    /// <summary>Starts watching at once; the intake owns <paramref name="tail"/> from now on and disposes it.</summary>
     public CommandIntake(NotificationTail tail, CommandParser parser, CommandJournal journal, TimeSpan pollInterval, bool useChangeNotifications, Action<string> log)
     {
         _tail = tail;
@@ -34,6 +50,7 @@ public sealed class CommandIntake : IDisposable
         _journal = journal;
         _pollInterval = pollInterval;
         _log = log;
+        log(DescribeStart(tail));
         if (useChangeNotifications)
         {
             _watcher = TryWatch(tail.Path);
@@ -50,7 +67,16 @@ public sealed class CommandIntake : IDisposable
     public long Polls => Interlocked.Read(ref _polls);
 
     /// <summary>Takes the oldest waiting command.</summary>
-    public bool TryDequeue(out PendingCommand command) => _queue.TryDequeue(out command!);
+    public bool TryDequeue(out PendingCommand command)
+    {
+        if (!_queue.TryDequeue(out command!))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _waiting);
+        return true;
+    }
 
     /// <summary>Polls once more on the caller's thread after stopping the watcher, so a message sent just before the end is recorded.</summary>
     public void StopAndDrain()
@@ -63,14 +89,22 @@ public sealed class CommandIntake : IDisposable
         _stop.Cancel();
         _wake.Set();
         _thread.Join();
-        PollOnce();
+
+        // Bounded: a sender flooding the file while the job ends must not keep it from ending.
+        var polls = 0;
+        do
+        {
+            PollOnce();
+        }
+        while (_tail.HasMore && ++polls < MaxFinalPolls);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        StopAndDrain();
         _watcher?.Dispose();
+        StopAndDrain();
+        _tail.Dispose();
         _wake.Dispose();
         _stop.Dispose();
     }
@@ -79,50 +113,101 @@ public sealed class CommandIntake : IDisposable
     {
         while (!_stop.IsCancellationRequested)
         {
-            try
-            {
-                PollOnce();
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                _log($"notifications: cannot read {_tail.Path}: {ex.Message} (will retry)");
-            }
+            PollOnce();
 
-            _wake.WaitOne(_pollInterval);
+            // A poll that stopped at its byte budget goes on at once: a flood is read in bounded steps.
+            if (!_tail.HasMore)
+            {
+                _wake.WaitOne(_pollInterval);
+            }
         }
     }
 
-    private readonly List<TailLine> _lines = [];
-
+    /// <summary>One poll; never throws (the watcher thread must survive anything the file system does).</summary>
     private void PollOnce()
     {
         _lines.Clear();
-        _tail.Poll(_lines);
-        Interlocked.Increment(ref _polls);
-        foreach (var line in _lines)
+        string? problem = null;
+        try
         {
-            if (line.Text is null)
-            {
-                _journal.Rejected("(unreadable line)", null, line.Rejection ?? "unreadable");
-                continue;
-            }
-
-            var result = _parser.Parse(line.Text);
-            if (result.IsBlank)
-            {
-                continue;
-            }
-
-            if (result.Command is { } command)
-            {
-                var sequence = _journal.Received(command, line.Text.Trim());
-                _queue.Enqueue(new PendingCommand(sequence, command));
-            }
-            else
-            {
-                _journal.Rejected(line.Text.Trim(), result.ClientId, result.Rejection!);
-            }
+            _tail.Poll(_lines);
+            problem = _tail.Warning;
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            problem = $"cannot read {_tail.Path}: {ex.GetType().Name}: {CommandParser.OneLine(ex.Message)} (will retry)";
+        }
+        finally
+        {
+            // Lines read before a failure were consumed from the file: they must be handled, not dropped.
+            Interlocked.Increment(ref _polls);
+            foreach (var line in _lines)
+            {
+                Handle(line);
+            }
+
+            _lines.Clear();
+        }
+
+        if (problem != _problem)
+        {
+            // Logged once per change, not once per poll: a missing mount must not flood the job's log.
+            _log(problem is null ? $"notifications: {_tail.Path} readable again" : $"notifications: {problem}");
+            _problem = problem;
+        }
+    }
+
+    private void Handle(TailLine line)
+    {
+        if (line.Text is null)
+        {
+            _journal.Rejected(line.Preview ?? "(unreadable line)", null, line.Rejection ?? "unreadable");
+            return;
+        }
+
+        var result = _parser.Parse(line.Text);
+        if (result.IsBlank)
+        {
+            return;
+        }
+
+        var text = line.Text.Trim();
+        if (result.Command is not { } command)
+        {
+            _journal.Rejected(text, result.ClientId, result.Rejection!);
+        }
+        else if (_waiting >= MaxWaiting)
+        {
+            _journal.Rejected(text, result.ClientId, $"{MaxWaiting} commands are already waiting to be applied; send it again later");
+        }
+        else
+        {
+            var sequence = _journal.Received(command, text);
+            Interlocked.Increment(ref _waiting);
+            _queue.Enqueue(new PendingCommand(sequence, command));
+        }
+    }
+
+    private void Wake()
+    {
+        try
+        {
+            _wake.Set();
+        }
+        catch (ObjectDisposedException)
+        {
+            // An event that raced with Dispose: there is nothing left to wake.
+        }
+    }
+
+    private static string DescribeStart(NotificationTail tail)
+    {
+        var skipped = tail.SkippedBytes == 0
+            ? "nothing skipped"
+            : tail.SkippedLines < 0
+                ? $"skipped {tail.SkippedBytes} bytes left by an earlier run (too large to count lines); use --replay-notifications on to apply them"
+                : $"skipped {tail.SkippedLines} lines ({tail.SkippedBytes} bytes) left by an earlier run; use --replay-notifications on to apply them";
+        return $"notifications: following {tail.Path}; {skipped}";
     }
 
     private FileSystemWatcher? TryWatch(string path)
@@ -134,9 +219,9 @@ public sealed class CommandIntake : IDisposable
             {
                 NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
             };
-            watcher.Changed += (_, _) => _wake.Set();
-            watcher.Created += (_, _) => _wake.Set();
-            watcher.Renamed += (_, _) => _wake.Set();
+            watcher.Changed += (_, _) => Wake();
+            watcher.Created += (_, _) => Wake();
+            watcher.Renamed += (_, _) => Wake();
             watcher.EnableRaisingEvents = true;
             return watcher;
         }

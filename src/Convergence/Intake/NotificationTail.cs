@@ -1,152 +1,406 @@
-using System.Text;
+using System.Diagnostics;
 
 namespace Convergence.Intake;
 
 /// <summary>
-/// Follows the notifications file the way <c>tail -F</c> does and hands out each complete line once.
+/// Follows the notifications file the way <c>tail -F</c> does and hands out each complete line exactly
+/// once, in order, whatever happens to the file.
 /// </summary>
 /// <remarks>
-/// Not thread-safe: one thread (rank 0's watcher) polls. The file may be missing, appear, grow, shrink or
-/// be re-created; an unfinished line waits for its <c>\n</c>.
+/// <para>
+/// Not thread-safe: one thread (rank 0's watcher) calls <see cref="Poll"/> and <see cref="TryRemoveFile"/>.
+/// </para>
+/// <para>
+/// The tail keeps the file open and remembers a byte offset. A poll costs one <c>stat</c> of the path plus
+/// reading the bytes that are new, however large the file has grown. When the path names another file
+/// than the one held open (deleted, renamed, re-created), the old file is kept open for a grace period and
+/// read to its end before the new one is read, so a sender that was still appending to it loses nothing;
+/// the new file is read from its start. A file that shrank was truncated: reading starts again at 0.
+/// An unfinished line waits for its <c>\n</c>; a line longer than the limit is reported once and skipped
+/// without being held; memory stays bounded by the line limit per open file.
+/// </para>
+/// <para>
+/// Order: each poll notes how long the current file is before it drains the replaced ones, and reads the
+/// current file only up to that length. A sender writing one message after another into a file that is
+/// being replaced therefore never has a later message delivered before an earlier one.
+/// </para>
 /// </remarks>
 public sealed class NotificationTail : IDisposable
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    /// <summary>Files up to this size have their skipped lines counted at start; larger ones report bytes only.</summary>
+    internal const long CountSkippedLinesUpTo = 8L << 20;
+
+    /// <summary>At most this many replaced files are kept open; beyond it the oldest is read a last time and closed.</summary>
+    internal const int MaxRetired = 128;
+
+    /// <summary>An unfinished last line older than this at start is a fragment nobody is writing any more.</summary>
+    internal static readonly TimeSpan UnfinishedLineStaleAfter = TimeSpan.FromSeconds(5);
+
+    private const int ReadChunk = 64 * 1024;
 
     private readonly string _path;
     private readonly int _maxLineBytes;
-    private readonly byte[] _readBuffer = new byte[64 * 1024];
-    private readonly MemoryStream _partial = new();
-    private long _offset;
-    private bool _discardingOverlong;
-    private long _overlongLength;
+    private readonly byte[] _buffer = new byte[ReadChunk];
+    private readonly List<TailSource> _retired = [];
+    private TailSource? _current;
+    private bool _disposed;
 
     /// <summary>Starts following <paramref name="path"/>.</summary>
     /// <param name="path">The notifications file; it need not exist yet.</param>
     /// <param name="maxLineBytes">Longer lines are rejected and skipped without being buffered whole.</param>
     /// <param name="replayExisting">Deliver what the file holds now; by default it is skipped as an earlier run's.</param>
+    /// <remarks>
+    /// When skipping, the tail starts at the current end of the file without reading it; only files up to
+    /// 8 MB are read to count their lines. If the content ends in an unfinished line that was written in the
+    /// last 5 seconds, a sender is taken to be still writing it: its rest, up to the next <c>\n</c>, is skipped
+    /// too (and reported). An older unfinished line is a fragment nobody will finish: the next bytes start a
+    /// new message.
+    /// </remarks>
     public NotificationTail(string path, int maxLineBytes = 4096, bool replayExisting = false)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLineBytes, 16);
         _path = path;
         _maxLineBytes = maxLineBytes;
-        if (!replayExisting && File.Exists(path))
+        if (!UnixFileStatus.TryStat(path, out var status) || !status.IsRegularFile)
         {
-            var bytes = File.ReadAllBytes(path);
-            var end = Array.LastIndexOf(bytes, (byte)'\n') + 1;
-            _offset = end;
-            SkippedBytes = end;
-            SkippedLines = bytes.AsSpan(0, end).Count((byte)'\n');
-            _partial.Write(bytes, end, bytes.Length - end);
+            return;
+        }
+
+        _current = Open(out status);
+        if (_current is null || replayExisting)
+        {
+            return;
+        }
+
+        var size = status.Size;
+        _current.Offset = size;
+        SkippedBytes = size;
+        if (size == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var unfinished = EndsInUnfinishedLine(size);
+            if (unfinished && DateTime.UtcNow - status.LastWriteUtc < UnfinishedLineStaleAfter)
+            {
+                _current.Lines.SkipRestOfEarlierMessage();
+            }
+
+            SkippedLines = size <= CountSkippedLinesUpTo ? CountNewlines(size) + (unfinished ? 1 : 0) : -1;
+        }
+        catch
+        {
+            _current.Dispose();
+            throw;
         }
     }
 
-    /// <summary>Bytes of complete lines present at start and skipped.</summary>
+    /// <summary>Bytes present at start and skipped (0 when replaying).</summary>
     public long SkippedBytes { get; }
 
-    /// <summary>Lines present at start and skipped.</summary>
+    /// <summary>Lines present at start and skipped; -1 when the file was too large to count them cheaply.</summary>
     public long SkippedLines { get; }
 
     /// <summary>The file being followed.</summary>
     public string Path => _path;
 
+    /// <summary>Most bytes one <see cref="Poll"/> reads; the rest waits for the next poll (see <see cref="HasMore"/>).</summary>
+    internal int MaxBytesPerPoll { get; set; } = 1 << 20;
+
+    /// <summary>How long a replaced file is kept open for senders that are still writing into it.</summary>
+    internal TimeSpan RetiredGrace { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>True when the last poll stopped at <see cref="MaxBytesPerPoll"/> with more to read.</summary>
+    internal bool HasMore { get; private set; }
+
+    /// <summary>Bytes read from files since the tail was created, including the start-up look at the end of the file.</summary>
+    internal long BytesRead { get; private set; }
+
+    /// <summary>Bytes the last <see cref="Poll"/> read.</summary>
+    internal long LastPollBytesRead { get; private set; }
+
+    /// <summary>Bytes held for unfinished lines, over all open files.</summary>
+    internal long BufferedBytes => (_current?.Lines.Buffered ?? 0) + _retired.Sum(r => (long)r.Lines.Buffered);
+
+    /// <summary>Files held open: the current one plus replaced ones still in their grace period.</summary>
+    internal int OpenFiles => (_current is null ? 0 : 1) + _retired.Count;
+
+    /// <summary>Something the watcher should log (the path is not a regular file); null when all is well.</summary>
+    internal string? Warning { get; private set; }
+
     /// <summary>Reads what is new and appends one <see cref="TailLine"/> per complete line to <paramref name="lines"/>.</summary>
     /// <returns>The number of lines appended.</returns>
+    /// <exception cref="IOException">The file cannot be read; the next poll retries from the same place.</exception>
     public int Poll(List<TailLine> lines)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var before = lines.Count;
-        FileStream stream;
-        try
-        {
-            stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
-        }
-        catch (FileNotFoundException)
-        {
-            return 0;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return 0;
-        }
+        LastPollBytesRead = 0;
+        HasMore = false;
+        var budget = (long)MaxBytesPerPoll;
 
-        using (stream)
-        {
-            var length = stream.Length;
-            if (length < _offset)
-            {
-                _offset = 0;
-            }
+        // 1. Where does the path point now? The current file's length is noted before anything is read.
+        var readCurrentUpTo = FollowPath(lines);
 
-            stream.Position = _offset;
-            int read;
-            while ((read = stream.Read(_readBuffer, 0, _readBuffer.Length)) > 0)
+        // 2. Replaced files first, oldest first: whatever senders finished writing there comes earlier.
+        foreach (var retired in _retired)
+        {
+            if (!Drain(retired, long.MaxValue, lines, ref budget))
             {
-                _offset += read;
-                Split(_readBuffer.AsSpan(0, read), lines);
+                HasMore = true;
+                return lines.Count - before;
             }
         }
 
+        // 3. The current file, up to the length noted in step 1.
+        if (_current is not null && !Drain(_current, readCurrentUpTo, lines, ref budget))
+        {
+            HasMore = true;
+        }
+
+        CloseExpired(lines);
         return lines.Count - before;
     }
 
-    /// <inheritdoc />
-    public void Dispose() => _partial.Dispose();
-
-    private void Split(ReadOnlySpan<byte> data, List<TailLine> lines)
+    /// <summary>
+    /// Removes the notifications file from its path — deletes it, or renames it to <paramref name="renameTo"/> —
+    /// without losing a message: only the file this tail holds open is removed, and what senders still
+    /// write into it is read through the open handle.
+    /// </summary>
+    /// <returns>
+    /// False when nothing was removed: the path holds no file, or one this tail has not opened yet (poll
+    /// first), or file identities are unavailable on this platform.
+    /// </returns>
+    public bool TryRemoveFile(string? renameTo = null)
     {
-        while (!data.IsEmpty)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_current is null || !UnixFileStatus.IdentityAvailable
+            || !UnixFileStatus.TryStat(_path, out var status) || status.Identity != _current.Identity)
         {
-            var newline = data.IndexOf((byte)'\n');
-            var chunk = newline < 0 ? data : data[..newline];
-            if (_discardingOverlong)
+            return false;
+        }
+
+        // Senders only append (O_APPEND, creating the file when missing), so the path cannot name another
+        // file between the check above and this call: a sender that opens it now gets the file we hold.
+        if (renameTo is null)
+        {
+            File.Delete(_path);
+        }
+        else
+        {
+            File.Move(_path, renameTo, overwrite: false);
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _current?.Dispose();
+        _current = null;
+        foreach (var retired in _retired)
+        {
+            retired.Dispose();
+        }
+
+        _retired.Clear();
+    }
+
+    /// <summary>Brings <see cref="_current"/> in line with the path; returns how far to read it in this poll.</summary>
+    private long FollowPath(List<TailLine> lines)
+    {
+        if (!UnixFileStatus.TryStat(_path, out var status))
+        {
+            Warning = null;
+            RetireCurrent();
+            return 0;
+        }
+
+        if (!status.IsRegularFile)
+        {
+            Warning = $"{_path} is not a regular file; waiting for one";
+            RetireCurrent();
+            return 0;
+        }
+
+        Warning = null;
+        if (_current is not null && status.Identity == _current.Identity)
+        {
+            if (status.Size < _current.Offset)
             {
-                _overlongLength += chunk.Length;
-            }
-            else if (_partial.Length + chunk.Length > _maxLineBytes)
-            {
-                _discardingOverlong = true;
-                _overlongLength = _partial.Length + chunk.Length;
-                _partial.SetLength(0);
-            }
-            else
-            {
-                _partial.Write(chunk);
+                AddIfAny(lines, _current.Lines.Abandon("before the file was truncated"));
+                _current.Offset = 0;
             }
 
-            if (newline < 0)
+            return status.Size;
+        }
+
+        RetireCurrent();
+        if (TakeBack(status.Identity, status.Size, lines))
+        {
+            return status.Size;
+        }
+
+        _current = Open(out var opened);
+        if (_current is null)
+        {
+            return 0;
+        }
+
+        // Between the stat and the open the path may have changed again; the handle is what counts.
+        if (opened.Identity != status.Identity)
+        {
+            TakeBack(opened.Identity, opened.Size, lines);
+        }
+
+        return opened.Size;
+    }
+
+    /// <summary>
+    /// Makes a replaced file current again when the path names it once more (renamed away and back):
+    /// reading carries on where it was, or its lines would come twice.
+    /// </summary>
+    private bool TakeBack(FileIdentity identity, long size, List<TailLine> lines)
+    {
+        var index = UnixFileStatus.IdentityAvailable ? _retired.FindIndex(r => r.Identity == identity) : -1;
+        if (index < 0)
+        {
+            return false;
+        }
+
+        _current?.Dispose();
+        _current = _retired[index];
+        _current.RetiredAt = 0;
+        _retired.RemoveAt(index);
+        if (size < _current.Offset)
+        {
+            AddIfAny(lines, _current.Lines.Abandon("before the file was truncated"));
+            _current.Offset = 0;
+        }
+
+        return true;
+    }
+
+    private TailSource? Open(out FileStatus status)
+    {
+        try
+        {
+            var handle = File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            try
             {
-                return;
+                status = UnixFileStatus.Stat(handle);
+            }
+            catch
+            {
+                handle.Dispose();
+                throw;
             }
 
-            lines.Add(_discardingOverlong
-                ? new TailLine(null, $"line of at least {_overlongLength} bytes is longer than the limit of {_maxLineBytes} bytes; skipped")
-                : Decode(_partial.GetBuffer().AsSpan(0, (int)_partial.Length)));
-            _partial.SetLength(0);
-            _discardingOverlong = false;
-            _overlongLength = 0;
-            data = data[(newline + 1)..];
+            return new TailSource(handle, status.Identity, _maxLineBytes);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            status = default;
+            return null;
         }
     }
 
-    private static TailLine Decode(ReadOnlySpan<byte> bytes)
+    private void RetireCurrent()
     {
-        if (!bytes.IsEmpty && bytes[^1] == (byte)'\r')
+        if (_current is null)
         {
-            bytes = bytes[..^1];
+            return;
         }
 
-        if (bytes.Contains((byte)0))
+        _current.RetiredAt = Stopwatch.GetTimestamp();
+        _retired.Add(_current);
+        _current = null;
+    }
+
+    /// <summary>Reads <paramref name="source"/> up to <paramref name="limit"/> or its end; false when the budget ran out first.</summary>
+    private bool Drain(TailSource source, long limit, List<TailLine> lines, ref long budget)
+    {
+        while (source.Offset < limit)
         {
-            return new TailLine(null, "NUL byte in message (binary data?); skipped");
+            if (budget <= 0)
+            {
+                return false;
+            }
+
+            var want = (int)Math.Min(Math.Min(_buffer.Length, limit - source.Offset), budget);
+            var read = RandomAccess.Read(source.Handle, _buffer.AsSpan(0, want), source.Offset);
+            if (read == 0)
+            {
+                return true;
+            }
+
+            source.Offset += read;
+            budget -= read;
+            BytesRead += read;
+            LastPollBytesRead += read;
+            source.Lines.Feed(_buffer.AsSpan(0, read), lines);
         }
 
-        try
+        return true;
+    }
+
+    /// <summary>Closes replaced files whose grace period is over (they were read to their end in this poll).</summary>
+    private void CloseExpired(List<TailLine> lines)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var grace = (long)(RetiredGrace.TotalSeconds * Stopwatch.Frequency);
+        while (_retired.Count > 0 && (_retired.Count > MaxRetired || now - _retired[0].RetiredAt > grace))
         {
-            return new TailLine(StrictUtf8.GetString(bytes), null);
+            var oldest = _retired[0];
+            _retired.RemoveAt(0);
+            AddIfAny(lines, oldest.Lines.Abandon("at the end of a file that was deleted or replaced"));
+            oldest.Dispose();
         }
-        catch (DecoderFallbackException)
+    }
+
+    private bool EndsInUnfinishedLine(long size)
+    {
+        var length = (int)Math.Min(size, 1);
+        var read = RandomAccess.Read(_current!.Handle, _buffer.AsSpan(0, length), size - length);
+        BytesRead += read;
+        return read == 1 && _buffer[0] != (byte)'\n';
+    }
+
+    private long CountNewlines(long size)
+    {
+        long count = 0;
+        long offset = 0;
+        while (offset < size)
         {
-            return new TailLine(null, "message is not valid UTF-8; skipped");
+            var read = RandomAccess.Read(_current!.Handle, _buffer.AsSpan(0, (int)Math.Min(_buffer.Length, size - offset)), offset);
+            if (read == 0)
+            {
+                break;
+            }
+
+            count += _buffer.AsSpan(0, read).Count((byte)'\n');
+            offset += read;
+            BytesRead += read;
+        }
+
+        return count;
+    }
+
+    private static void AddIfAny(List<TailLine> lines, TailLine? line)
+    {
+        if (line is { } value)
+        {
+            lines.Add(value);
         }
     }
 }

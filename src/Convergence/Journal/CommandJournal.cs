@@ -119,5 +119,44 @@ public sealed class CommandJournal
 
     private static string Id(string? clientId) => clientId ?? "-";
 
-    private static string Quote(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+    /// <summary>
+    /// Escapes quotes, backslashes and control characters, so a message can neither break the log line's
+    /// <c>key="value"</c> format nor send terminal escape sequences to whoever reads the log.
+    /// </summary>
+    private static string Quote(string s)
+    {
+        var clean = true;
+        foreach (var c in s)
+        {
+            if (c is '\\' or '"' || char.IsControl(c))
+            {
+                clean = false;
+                break;
+            }
+        }
+
+        if (clean)
+        {
+            return s;
+        }
+
+        var builder = new System.Text.StringBuilder(s.Length + 8);
+        foreach (var c in s)
+        {
+            if (c is '\\' or '"')
+            {
+                builder.Append('\\').Append(c);
+            }
+            else if (char.IsControl(c))
+            {
+                builder.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
+            }
+            else
+            {
+                builder.Append(c);
+            }
+        }
+
+        return builder.ToString();
+    }
 }

@@ -65,13 +65,18 @@ public static class ResultFile
     }
 
     /// <summary>A failure seen by one rank, written by that rank before it takes the job down.</summary>
-    public static string FormatFailure(string job, int rank, int ranks, string error) => Format(
+    /// <param name="job">The job's name.</param>
+    /// <param name="rank">The rank that saw the failure.</param>
+    /// <param name="ranks">The number of ranks.</param>
+    /// <param name="error">What went wrong, one line.</param>
+    /// <param name="exitCode">The process exit code that goes with it (a refused resume is a usage error, 2).</param>
+    public static string FormatFailure(string job, int rank, int ranks, string error, int exitCode = ExitCodes.Failed) => Format(
     [
         ("outcome", "FAILED"),
         ("job", job),
         ("failed_rank", rank.ToString(CultureInfo.InvariantCulture)),
         ("ranks", ranks.ToString(CultureInfo.InvariantCulture)),
-        ("exit_code", ExitCodes.Failed.ToString(CultureInfo.InvariantCulture)),
+        ("exit_code", exitCode.ToString(CultureInfo.InvariantCulture)),
         ("finished_at", Now()),
         ("message", error),
     ]);

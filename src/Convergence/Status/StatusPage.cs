@@ -1,40 +1,206 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Convergence.Journal;
 
 namespace Convergence.Status;
 
-/// <summary>Renders <c>status.html</c>: self-contained HTML5 with controls that call <c>notify_running_job</c>.</summary>
+/// <summary>
+/// Renders <c>status.html</c>: a self-contained HTML5 page (inline CSS, inline SVG, one inline script, no
+/// external resource) that shows the job's progress and journal and whose controls call
+/// <c>notify_running_job(message)</c>, the function the SemWES service (or <c>convergence portal</c>)
+/// injects into <c>&lt;head&gt;</c>.
+/// </summary>
+/// <remarks>
+/// Every text that came from outside (job and solver names, messages, reasons, custom command names and
+/// help) is HTML-escaped, in element content and in attributes alike. Outside text never goes into the
+/// script: the script reads it back from data attributes. Thread-safe (no state).
+/// </remarks>
 public static class StatusPage
 {
-    /// <summary>Renders the page for <paramref name="s"/>. Every text from outside is HTML-escaped.</summary>
+    /// <summary>The exact messages the built-in controls send (before the <c>#id</c> is appended).</summary>
+    public static IReadOnlyList<(string Message, string Label, string Help)> BuiltInControls { get; } =
+    [
+        ("STOP", "Stop and write results", "finish cleanly at the next sync; the result is written"),
+        ("CHECKPOINT", "Checkpoint now", "write a checkpoint at the next sync"),
+        ("RESTART", "Restart", "start again from the initial state"),
+        ("RESTART checkpoint", "Restart from checkpoint", "roll back to the last checkpoint"),
+        ("ABORT", "Abort", "stop at the next sync without finishing"),
+    ];
+
+    /// <summary>Renders the page for <paramref name="s"/>.</summary>
     public static string Render(StatusSnapshot s)
     {
-        var sb = new StringBuilder(8 * 1024);
+        ArgumentNullException.ThrowIfNull(s);
+        var sb = new StringBuilder(16 * 1024);
+        var state = StatusText.State(s.State);
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        sb.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
         if (!s.Finished)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"<meta http-equiv=\"refresh\" content=\"{s.RefreshSeconds}\">\n");
+            // The script reloads the page (keeping typed input); this covers viewers without JavaScript.
+            sb.Append(CultureInfo.InvariantCulture, $"<noscript><meta http-equiv=\"refresh\" content=\"{s.RefreshSeconds}\"></noscript>\n");
         }
 
-        sb.Append("<title>").Append(E(s.JobName)).Append(" — ").Append(E(s.State.ToString())).Append("</title>\n</head>\n<body>\n");
-        sb.Append("<h1>").Append(E(s.JobName)).Append("</h1>\n");
-        sb.Append(CultureInfo.InvariantCulture, $"<p id=\"state\">{E(s.State.ToString())}</p>\n");
-        sb.Append(CultureInfo.InvariantCulture, $"<p>iteration <span id=\"iteration\">{s.Iteration}</span>, residual <span id=\"residual\">{s.Residual:G4}</span>, tolerance <span id=\"tolerance\">{s.Tolerance:G4}</span></p>\n");
-        if (s.Message is not null)
-        {
-            sb.Append("<p id=\"message\">").Append(E(s.Message)).Append("</p>\n");
-        }
+        sb.Append("<title>").Append(E(s.JobName)).Append(" — ").Append(E(state)).Append("</title>\n");
+        sb.Append("<style>\n").Append(StatusPageAssets.Css).Append("\n</style>\n</head>\n");
+        sb.Append(CultureInfo.InvariantCulture,
+            $"<body data-finished=\"{(s.Finished ? "true" : "false")}\" data-refresh=\"{s.RefreshSeconds}\" data-state=\"{E(state)}\">\n");
 
-        sb.Append("<table id=\"journal\">\n");
-        foreach (var entry in s.Journal)
-        {
-            sb.Append(CultureInfo.InvariantCulture, $"<tr><td>{entry.Sequence}</td><td>{E(entry.Text)}</td><td>{E(entry.State.ToString())}</td><td>{entry.AppliedIteration}</td><td>{E(entry.Reason ?? string.Empty)}</td></tr>\n");
-        }
+        AppendHeader(sb, s, state);
+        AppendFigures(sb, s);
+        AppendPlot(sb, s);
+        AppendControls(sb, s);
+        AppendJournal(sb, s.Journal);
 
-        sb.Append("</table>\n</body>\n</html>\n");
+        sb.Append("<footer>Updated ").Append(E(s.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)))
+            .Append(" UTC").Append(s.Finished ? " · final page" : string.Create(CultureInfo.InvariantCulture, $" · reloads every {s.RefreshSeconds} s while the job runs"))
+            .Append("</footer>\n");
+        sb.Append("<script>\n").Append(StatusPageAssets.Script).Append("\n</script>\n");
+        sb.Append("</body>\n</html>\n");
         return sb.ToString();
     }
 
-    private static string E(string text) => WebUtility.HtmlEncode(text);
+    private static void AppendHeader(StringBuilder sb, StatusSnapshot s, string state)
+    {
+        sb.Append("<header>\n<h1 id=\"job\">").Append(E(s.JobName)).Append("</h1>\n");
+        sb.Append("<span id=\"state\" class=\"state state-").Append(E(state.Replace(' ', '-'))).Append("\">").Append(E(state)).Append("</span>\n");
+        sb.Append("<span class=\"sub\">solver <span id=\"solver\">").Append(E(s.SolverName)).Append("</span> · ")
+            .Append(CultureInfo.InvariantCulture, $"<span id=\"ranks\">{s.Ranks}</span> {(s.Ranks == 1 ? "rank" : "ranks")}</span>\n");
+        sb.Append("</header>\n");
+        if (!string.IsNullOrEmpty(s.Message))
+        {
+            sb.Append("<p id=\"message\" class=\"message\">").Append(E(s.Message)).Append("</p>\n");
+        }
+    }
+
+    private static void AppendFigures(StringBuilder sb, StatusSnapshot s)
+    {
+        sb.Append("<section aria-label=\"progress\">\n<dl id=\"figures\">\n");
+        Figure(sb, "iteration", "Iteration", StatusText.Count(s.Iteration));
+        Figure(sb, "residual", "Residual", StatusText.Scientific(s.Residual));
+        Figure(sb, "tolerance", "Tolerance", StatusText.Scientific(s.Tolerance));
+        Figure(sb, "elapsed", "Elapsed", StatusText.Duration(s.Elapsed));
+        Figure(sb, "rate", "Iterations/s", StatusText.Rate(s.IterationsPerSecond));
+        Figure(sb, "eta", "Time to tolerance", s.Finished
+            ? "—"
+            : s.EstimatedTimeToTolerance is { } eta ? "about " + StatusText.Duration(eta) : "unknown (residual not falling)");
+        Figure(sb, "total", "Total iterations", StatusText.Count(s.TotalIterations));
+        Figure(sb, "restarts", "Restarts", StatusText.Count(s.Restarts));
+        sb.Append("</dl>\n");
+        if (!string.IsNullOrEmpty(s.LastCheckpoint))
+        {
+            sb.Append("<p id=\"checkpoint\">Last checkpoint: ").Append(E(s.LastCheckpoint)).Append("</p>\n");
+        }
+
+        sb.Append("</section>\n");
+    }
+
+    private static void Figure(StringBuilder sb, string id, string label, string value) =>
+        sb.Append("<div><dt>").Append(label).Append("</dt><dd id=\"").Append(id).Append("\">").Append(E(value)).Append("</dd></div>\n");
+
+    private static void AppendPlot(StringBuilder sb, StatusSnapshot s)
+    {
+        sb.Append("<section aria-label=\"residual history\">\n<h2>Residual history</h2>\n");
+        ResidualPlot.Render(sb, s.History, s.Tolerance);
+        sb.Append("</section>\n");
+    }
+
+    private static void AppendControls(StringBuilder sb, StatusSnapshot s)
+    {
+        var disabled = s.Finished ? " disabled" : string.Empty;
+        sb.Append("<section id=\"controls\" aria-label=\"controls\">\n<h2>Steer the job</h2>\n");
+        if (s.Finished)
+        {
+            sb.Append("<p class=\"notice\" id=\"ended\">The job has ended: commands can no longer be sent.</p>\n");
+        }
+
+        sb.Append("<p id=\"notify-missing\" class=\"notice\" hidden>These controls cannot reach the job: <code>notify_running_job</code> is not defined because this page was not opened through the portal (for example from disk). ")
+            .Append("Open it through the SemWES portal or <code>convergence portal</code>, or append the command to <code>notifications.txt</code>.</p>\n");
+        if (!s.Finished)
+        {
+            // Visible until the page's script hides it: a viewer that runs no script must not get silent buttons.
+            sb.Append("<p id=\"script-off\" class=\"notice\">The controls are inactive: the page's script has not run (JavaScript is off, or the page was shown without its script).</p>\n");
+        }
+
+        sb.Append("<div class=\"controls\">\n");
+        foreach (var (message, label, help) in BuiltInControls)
+        {
+            sb.Append("<button type=\"button\" data-control").Append(disabled)
+                .Append(" data-message=\"").Append(E(message)).Append("\" title=\"").Append(E(help)).Append('"')
+                .Append(message == "ABORT" ? " class=\"danger\"" : string.Empty)
+                .Append('>').Append(E(label)).Append("</button>\n");
+        }
+
+        sb.Append("</div>\n");
+
+        sb.Append("<form class=\"control-form\" id=\"tolerance-form\" data-message=\"CHANGE_TOLERANCE\" data-kind=\"tolerance\" novalidate>\n");
+        sb.Append("<label for=\"tolerance-input\">New tolerance</label>\n");
+        sb.Append("<input id=\"tolerance-input\" name=\"value\" data-key=\"tolerance\" data-control inputmode=\"decimal\" autocomplete=\"off\" placeholder=\"e.g. 1e-8\"")
+            .Append(disabled).Append(">\n");
+        sb.Append("<button type=\"submit\" data-control").Append(disabled).Append(">Change tolerance</button>\n");
+        sb.Append("<span class=\"error\" role=\"alert\"></span>\n</form>\n");
+
+        for (var i = 0; i < s.CustomCommands.Count; i++)
+        {
+            var c = s.CustomCommands[i];
+            var inputId = string.Create(CultureInfo.InvariantCulture, $"custom-input-{i}");
+            sb.Append("<form class=\"control-form custom\" data-message=\"").Append(E(c.Name)).Append("\" data-kind=\"custom\" novalidate>\n");
+            sb.Append("<label for=\"").Append(inputId).Append("\">").Append(E(c.Name)).Append("</label>\n");
+            sb.Append("<input id=\"").Append(inputId).Append("\" name=\"value\" data-key=\"custom:").Append(E(c.Name))
+                .Append("\" data-control autocomplete=\"off\" placeholder=\"arguments\"").Append(disabled).Append(">\n");
+            sb.Append("<button type=\"submit\" data-control").Append(disabled).Append(">Send ").Append(E(c.Name)).Append("</button>\n");
+            sb.Append("<span class=\"error\" role=\"alert\"></span>\n");
+            sb.Append("<span class=\"usage\">Usage: <code>").Append(E(c.Usage)).Append("</code>");
+            if (!string.IsNullOrEmpty(c.Description))
+            {
+                sb.Append(" — ").Append(E(c.Description));
+            }
+
+            sb.Append("</span>\n</form>\n");
+        }
+
+        sb.Append("<ul id=\"feedback\" aria-live=\"polite\"></ul>\n</section>\n");
+    }
+
+    private static void AppendJournal(StringBuilder sb, IReadOnlyList<JournalEntry> journal)
+    {
+        sb.Append("<section aria-label=\"journal\">\n<h2>Commands received</h2>\n");
+        if (journal.Count == 0)
+        {
+            sb.Append("<p id=\"journal-empty\" class=\"sub\">No messages yet.</p>\n");
+        }
+
+        sb.Append("<table id=\"journal\">\n<thead><tr><th>#</th><th>Received (UTC)</th><th>Message</th><th>Id</th><th>Status</th></tr></thead>\n<tbody>\n");
+
+        // Newest first: what the user just sent is what they look for.
+        for (var i = journal.Count - 1; i >= 0; i--)
+        {
+            var e = journal[i];
+            var stateClass = e.State switch
+            {
+                JournalState.Applied => "applied",
+                JournalState.Rejected => "rejected",
+                _ => "received",
+            };
+            var outcome = StatusText.Outcome(e);
+            sb.Append("<tr class=\"").Append(stateClass).Append("\" data-state=\"").Append(stateClass).Append('"');
+            if (e.ClientId is not null)
+            {
+                sb.Append(" data-id=\"").Append(E(e.ClientId)).Append('"');
+            }
+
+            sb.Append(" data-outcome=\"").Append(E(outcome)).Append("\">");
+            sb.Append(CultureInfo.InvariantCulture, $"<td>{e.Sequence}</td>");
+            sb.Append("<td>").Append(E(e.ReceivedAt.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture))).Append("</td>");
+            sb.Append("<td class=\"text\">").Append(E(e.Text)).Append("</td>");
+            sb.Append("<td class=\"id\">").Append(e.ClientId is null ? "—" : "#" + E(e.ClientId)).Append("</td>");
+            sb.Append("<td class=\"outcome\">").Append(E(outcome)).Append("</td></tr>\n");
+        }
+
+        sb.Append("</tbody>\n</table>\n</section>\n");
+    }
+
+    /// <summary>HTML-escapes text for element content and double-quoted attributes.</summary>
+    private static string E(string? text) => WebUtility.HtmlEncode(text ?? string.Empty);
 }

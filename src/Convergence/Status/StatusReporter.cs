@@ -123,6 +123,7 @@ public sealed class StatusReporter : IDisposable
         try
         {
             AtomicFile.WriteAllText(_statusFile, StatusPage.Render(_live.Snapshot(_rate)));
+            StatusJson.WriteBeside(_statusFile, _live.Snapshot(_rate));
             PagesWritten++;
             _lastVersion = version;
             _lastJournalVersion = journalVersion;

@@ -69,8 +69,8 @@ public sealed class ControlLoopTests
         var solver = new GeometricSolver(factor: 0.9999) { Commands = [set] };
         var journal = new CommandJournal();
         var live = new LiveStatus("t", "geometric", 1, 1e-3, solver.Commands, journal);
-        using var tail = new Intake.NotificationTail(file);
-        using var intake = new Intake.CommandIntake(tail, new CommandParser(solver.Commands), journal, TimeSpan.FromMilliseconds(5), false, _ => { });
+        using var tail = new Convergence.Intake.NotificationTail(file);
+        using var intake = new Convergence.Intake.CommandIntake(tail, new CommandParser(solver.Commands), journal, TimeSpan.FromMilliseconds(5), false, _ => { });
 
         // The messages land before the loop starts; the loop must apply all of them, in order.
         Notify.Append(file, "SET a 1\nSET b 2\nCHANGE_TOLERANCE 0.5 #tol\nSET c 3\nSTOP");
@@ -103,8 +103,8 @@ public sealed class ControlLoopTests
         var file = Path.Combine(service, "notifications.txt");
         var solver = new GeometricSolver(residualAt: _ => 0.01);
         var journal = new CommandJournal();
-        using var tail = new Intake.NotificationTail(file);
-        using var intake = new Intake.CommandIntake(tail, new CommandParser(), journal, TimeSpan.FromMilliseconds(5), false, _ => { });
+        using var tail = new Convergence.Intake.NotificationTail(file);
+        using var intake = new Convergence.Intake.CommandIntake(tail, new CommandParser(), journal, TimeSpan.FromMilliseconds(5), false, _ => { });
         Notify.Append(file, "CHANGE_TOLERANCE 0.02");
         while (journal.ReceivedCount < 1)
         {
@@ -127,8 +127,8 @@ public sealed class ControlLoopTests
         var file = Path.Combine(service, "notifications.txt");
         var solver = new GeometricSolver(factor: 0.9);
         var journal = new CommandJournal();
-        using var tail = new Intake.NotificationTail(file);
-        using var intake = new Intake.CommandIntake(tail, new CommandParser(), journal, TimeSpan.FromMilliseconds(5), false, _ => { });
+        using var tail = new Convergence.Intake.NotificationTail(file);
+        using var intake = new Convergence.Intake.CommandIntake(tail, new CommandParser(), journal, TimeSpan.FromMilliseconds(5), false, _ => { });
         Notify.Append(file, "RESTART");
         while (journal.ReceivedCount < 1)
         {

@@ -48,4 +48,16 @@ public sealed class MpiControlSemanticsTests : ControlSemanticsContract
         var lines = job.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("convergence: tolerance must be a positive finite number, got -3 (see --help)", Assert.Single(lines));
     }
+
+    [Fact]
+    public void RanksWithDifferentEnvironments_AreRefusedBeforeTheFirstIteration()
+    {
+        var service = Repo.NewTempFolder("env");
+        using var job = RunningProcess.Start("mpirun", [
+            "-np", "1", "-env", "CONVERGENCE_TOLERANCE", "1e-3", "dotnet", Poisson, "--service", service, ":",
+            "-np", "1", "-env", "CONVERGENCE_TOLERANCE", "1e-4", "dotnet", Poisson, "--service", service]);
+        Assert.Equal(2, job.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.StartsWith("convergence: the ranks resolved different options", job.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(service, "result.txt")));
+    }
 }

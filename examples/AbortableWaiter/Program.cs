@@ -1,0 +1,12 @@
+using Convergence.Control;
+using Convergence.Examples.AbortableWaiter;
+
+// The smallest controllable job: it waits in steps and is done when no step remains. The framework does
+// the rest of the SemWES loop: placeholder result, notifications watcher (ABORT, STOP, CHANGE_TOLERANCE,
+// and this job's own EXTEND), status page with buttons, final result, exit code.
+return ConvergenceJob.Run(
+    args,
+    new SingleProcessCoordinator(),
+    Waiter.Create,
+    defaults: new RunOptions { Tolerance = 0.5, JobName = "abortable waiter" },
+    solverHelp: Waiter.Help);

@@ -1,0 +1,11 @@
+using Convergence.Control;
+using Convergence.Examples.BiCgStab;
+using Convergence.MathNet;
+
+// A 2-D convection-diffusion system in a MathNet SparseMatrix, solved by MathNet's own BiCgStab (or
+// another of its Krylov solvers), steerable from the status page: ABORT, STOP, CHANGE_TOLERANCE.
+return MathNetJob.Run(
+    args,
+    setup => ConvectionDiffusion.CreateProblem(ExampleOptions.Parse(setup.SolverArguments)),
+    defaults: new RunOptions { Tolerance = 1e-8 },
+    solverHelp: ExampleOptions.Help);

@@ -1,0 +1,262 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Convergence.Cli.Commands;
+
+namespace Convergence.Cli.Portal;
+
+/// <summary>
+/// The SemWES portal on a laptop: serves a service folder's <c>status.html</c> with
+/// <c>notify_running_job</c> injected, and appends each posted message plus <c>\n</c> to
+/// <c>notifications.txt</c>. Listens on a loopback address only.
+/// </summary>
+/// <remarks>Requests are handled concurrently; appends are single O_APPEND writes, so they never interleave.</remarks>
+internal sealed class PortalServer : IDisposable
+{
+    private const string SecurityPolicy =
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
+
+    private readonly PortalOptions _options;
+    private readonly Action<string> _log;
+    private readonly HttpListener _listener;
+    private bool _warnedNoHead;
+
+    private PortalServer(PortalOptions options, Action<string> log, HttpListener listener, Uri url)
+    {
+        _options = options;
+        _log = log;
+        _listener = listener;
+        Url = url;
+    }
+
+    /// <summary>Where the status page is served.</summary>
+    public Uri Url { get; }
+
+    /// <summary>The status page served.</summary>
+    public string StatusFile => Path.Combine(_options.ServiceDirectory, "status.html");
+
+    /// <summary>The file messages are appended to.</summary>
+    public string NotificationsFile => Path.Combine(_options.ServiceDirectory, "notifications.txt");
+
+    /// <summary>Starts listening; a port of 0 picks a free one.</summary>
+    /// <exception cref="HttpListenerException">The port cannot be bound (e.g. it is taken).</exception>
+    public static PortalServer Start(PortalOptions options, Action<string> log)
+    {
+        var attempts = options.Port == 0 ? 5 : 1;
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = options.Port == 0 ? FreePort(options.Address) : options.Port;
+            var host = options.Address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{options.Address}]" : options.Address.ToString();
+            var url = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://{host}:{port}/"));
+            var listener = new HttpListener { IgnoreWriteExceptions = true };
+            listener.Prefixes.Add(url.ToString());
+            try
+            {
+                listener.Start();
+                return new PortalServer(options, log, listener, url);
+            }
+            catch (HttpListenerException) when (attempt < attempts)
+            {
+                // Someone took the free port between our probe and the bind: probe again.
+                listener.Close();
+            }
+        }
+    }
+
+    /// <summary>Serves requests until <paramref name="stop"/> is cancelled.</summary>
+    public async Task RunAsync(CancellationToken stop)
+    {
+        using var registration = stop.Register(() => _listener.Stop());
+        var running = new List<Task>();
+        while (!stop.IsCancellationRequested)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (stop.IsCancellationRequested && ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                break;
+            }
+
+            running.RemoveAll(t => t.IsCompleted);
+            running.Add(Task.Run(() => Handle(context), CancellationToken.None));
+        }
+
+        await Task.WhenAll(running).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _listener.Close();
+
+    private void Handle(HttpListenerContext context)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        try
+        {
+            response.Headers["Cache-Control"] = "no-store";
+            response.Headers["X-Content-Type-Options"] = "nosniff";
+            response.Headers["Referrer-Policy"] = "no-referrer";
+            var path = request.Url?.AbsolutePath ?? "/";
+            switch (path)
+            {
+                case "/" or "/status.html":
+                    if (request.HttpMethod is not ("GET" or "HEAD"))
+                    {
+                        Text(response, 405, $"{request.HttpMethod} is not allowed here: the status page is read with GET", "GET, HEAD");
+                        return;
+                    }
+
+                    ServeStatus(request, response);
+                    return;
+                case PortalPages.NotifyPath:
+                    if (request.HttpMethod != "POST")
+                    {
+                        Text(response, 405, $"{request.HttpMethod} is not allowed here: send messages with POST", "POST");
+                        return;
+                    }
+
+                    Notify(request, response);
+                    return;
+                default:
+                    Text(response, 404, $"nothing at {path}: the status page is at /");
+                    return;
+            }
+        }
+        catch (Exception ex)
+        {
+            _log($"error: {request.HttpMethod} {request.Url?.AbsolutePath}: {ex.Message}");
+            try
+            {
+                Text(response, 500, $"portal error: {ex.Message}");
+            }
+            catch (Exception)
+            {
+                // The response was already under way or the client went away: nothing more to say.
+            }
+        }
+        finally
+        {
+            response.Close();
+        }
+    }
+
+    private void ServeStatus(HttpListenerRequest request, HttpListenerResponse response)
+    {
+        string? page = null;
+        try
+        {
+            // The job replaces the file by rename, so one read sees one whole version.
+            page = File.ReadAllText(StatusFile, Encoding.UTF8);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+        }
+
+        string html;
+        if (page is null)
+        {
+            html = PortalPages.Waiting(StatusFile);
+        }
+        else
+        {
+            html = PortalPages.Inject(page, out var injected);
+            if (!injected && !_warnedNoHead)
+            {
+                _warnedNoHead = true;
+                _log($"warning: {StatusFile} has no <head>, so notify_running_job cannot be injected (the SemWES service cannot inject it either)");
+            }
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(html);
+        response.StatusCode = 200;
+        response.ContentType = "text/html; charset=utf-8";
+        response.Headers["Content-Security-Policy"] = SecurityPolicy;
+        response.ContentLength64 = bytes.Length;
+        if (request.HttpMethod != "HEAD")
+        {
+            response.OutputStream.Write(bytes);
+        }
+    }
+
+    private void Notify(HttpListenerRequest request, HttpListenerResponse response)
+    {
+        if (request.Headers[PortalPages.NotifyHeader] is null)
+        {
+            Text(response, 403, $"refused: messages must come from the status page served here (header {PortalPages.NotifyHeader} missing)");
+            return;
+        }
+
+        var origin = request.Headers["Origin"];
+        if (origin is not null && !string.Equals(origin.TrimEnd('/'), Url.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase))
+        {
+            Text(response, 403, $"refused: messages from {origin} are not accepted, only from {Url.GetLeftPart(UriPartial.Authority)}");
+            return;
+        }
+
+        var limit = _options.MaxMessageBytes;
+        if (request.ContentLength64 > limit)
+        {
+            Refuse(response, request.ContentLength64, limit);
+            return;
+        }
+
+        // Read at most one byte past the limit: enough to know it is too long, without buffering a flood.
+        var buffer = new byte[limit + 1];
+        var length = 0;
+        int read;
+        while (length < buffer.Length && (read = request.InputStream.Read(buffer, length, buffer.Length - length)) > 0)
+        {
+            length += read;
+        }
+
+        if (length > limit)
+        {
+            Refuse(response, request.ContentLength64 > 0 ? request.ContentLength64 : length, limit);
+            return;
+        }
+
+        var message = buffer.AsSpan(0, length);
+        var line = new byte[length + 1];
+        message.CopyTo(line);
+        line[^1] = (byte)'\n';
+        AtomicAppend.Write(NotificationsFile, line);
+        var shown = Encoding.UTF8.GetString(message).Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal);
+        _log(string.Create(CultureInfo.InvariantCulture, $"appended {length + 1} bytes to {NotificationsFile}: {shown}"));
+        Text(response, 200, string.Create(CultureInfo.InvariantCulture, $"appended {length + 1} bytes to notifications.txt"));
+    }
+
+    private void Refuse(HttpListenerResponse response, long size, int limit)
+    {
+        var text = string.Create(CultureInfo.InvariantCulture,
+            $"message refused: {(size > limit ? $"{size} bytes" : "it")} is longer than the limit of {limit} bytes; nothing was appended");
+        _log(text);
+        Text(response, 413, text);
+    }
+
+    private static void Text(HttpListenerResponse response, int status, string text, string? allow = null)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text + "\n");
+        response.StatusCode = status;
+        response.ContentType = "text/plain; charset=utf-8";
+        if (allow is not null)
+        {
+            response.Headers["Allow"] = allow;
+        }
+
+        response.ContentLength64 = bytes.Length;
+        response.OutputStream.Write(bytes);
+    }
+
+    private static int FreePort(IPAddress address)
+    {
+        using var probe = new TcpListener(address, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return port;
+    }
+}

@@ -1,0 +1,68 @@
+using Convergence.Control;
+using Convergence.Output;
+using MathNet.Numerics.LinearAlgebra;
+
+namespace Convergence.MathNet;
+
+/// <summary>
+/// The entry point a MathNet job's <c>Main</c> calls: resolves the framework's options, builds the problem,
+/// runs the steered solve and turns every way it can end into an exit code (see <see cref="ExitCodes"/>).
+/// </summary>
+public static class MathNetJob
+{
+    /// <summary>Runs a steerable MathNet solve in this process; returns the exit code.</summary>
+    /// <param name="args">The command line: framework options (see <c>--help</c>) and the job's own.</param>
+    /// <param name="createProblem">
+    /// Builds the problem from the options and the arguments the framework did not use; throws
+    /// <see cref="OptionsException"/> for a bad argument (also for one it does not know).
+    /// </param>
+    /// <param name="defaults">The job's preferred defaults, overridden by environment and command line.</param>
+    /// <param name="solverHelp">The job's own options, for <c>--help</c>.</param>
+    public static int Run(string[] args, Func<JobSetup, MathNetProblem> createProblem, RunOptions? defaults = null, string? solverHelp = null)
+    {
+        if (args.Contains("--help") || args.Contains("-h"))
+        {
+            Console.Out.WriteLine($"Options (command line first, then environment, then defaults):{Environment.NewLine}{RunOptionsParser.Help}");
+            if (solverHelp is not null)
+            {
+                Console.Out.WriteLine($"Solver options:{Environment.NewLine}{solverHelp}");
+            }
+
+            return ExitCodes.Success;
+        }
+
+        using var log = new JobLog();
+        try
+        {
+            RunOptions options;
+            MathNetProblem problem;
+            try
+            {
+                options = RunOptions.Parse(args, out var rest, defaults);
+                problem = createProblem(new JobSetup(options, rest, 0, 1));
+            }
+            catch (OptionsException ex)
+            {
+                Console.Error.WriteLine($"convergence: {ex.Message} (see --help)");
+                return ExitCodes.Usage;
+            }
+
+            var solver = new SteerableSolver(problem.Solver, options, log)
+            {
+                Name = problem.Name,
+                Commands = problem.Commands,
+                ApplyCommand = problem.ApplyCommand,
+                ExtraCriteria = problem.ExtraCriteria,
+                ResultFields = problem.OnSolved,
+            };
+            var x = problem.InitialGuess ?? Vector<double>.Build.Dense(problem.Rhs.Count);
+            return solver.Solve(problem.Matrix, problem.Rhs, x, problem.Preconditioner).Run.ExitCode;
+        }
+        catch (Exception ex)
+        {
+            log.Flush();
+            Console.Error.WriteLine($"convergence: failed: {ex}");
+            return ExitCodes.Failed;
+        }
+    }
+}

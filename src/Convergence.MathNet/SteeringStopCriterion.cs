@@ -1,0 +1,194 @@
+using System.Globalization;
+using Convergence.Commands;
+using Convergence.Control;
+using Convergence.Intake;
+using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics.LinearAlgebra.Solvers;
+
+namespace Convergence.MathNet;
+
+/// <summary>
+/// A MathNet.Numerics stop criterion that carries the user's commands into the solver's own loop: <c>ABORT</c>
+/// ends it as <see cref="IterationStatus.Cancelled"/>, <c>STOP</c> as
+/// <see cref="IterationStatus.StoppedWithoutConvergence"/>, <c>CHANGE_TOLERANCE</c> moves the convergence
+/// threshold. It is also the residual criterion, and it feeds the residual to the status page.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Convergence test, the same as MathNet's <c>ResidualStopCriterion</c> with no minimum count:
+/// converged when <c>max|r| &lt; Tolerance · max|b|</c>. The residual shown and recorded is the relative one,
+/// <c>max|r| / max|b|</c>, so it compares directly with the tolerance. A NaN or infinite residual is
+/// <see cref="IterationStatus.Diverged"/>.
+/// </para>
+/// <para>
+/// MathNet's solvers call <see cref="DetermineStatus"/> up to three times per iteration with the same
+/// iteration number (a provisional check, then a check on the true residual). Commands are looked at and
+/// progress is recorded only on the first call of each new iteration number, and then only every
+/// <see cref="CommandCheckInterval"/> iterations: the cost there is a counter compare and one lock-free
+/// <see cref="CommandIntake.IsEmpty"/> read. Once a command has ended the run, every further call returns the same
+/// status (until <see cref="Reset"/>), because the solvers ask again after computing the true residual.
+/// </para>
+/// <para>Not thread-safe: MathNet calls it from the thread that runs <c>Solve</c>.</para>
+/// </remarks>
+public sealed class SteeringStopCriterion : IIterationStopCriterion<double>
+{
+    private readonly ServiceHost? _host;
+    private double _tolerance;
+    private IterationStatus _status = IterationStatus.Continue;
+    private IterationStatus _commanded = IterationStatus.Continue;
+    private int _lastIteration = -1;
+    private int _sinceCheck;
+
+    /// <summary>Creates the criterion.</summary>
+    /// <param name="tolerance">Converged when <c>max|r| &lt; tolerance · max|b|</c>; positive and finite.</param>
+    /// <param name="host">Rank 0's services: commands come from its intake, progress goes to its status; null for none.</param>
+    /// <param name="commandCheckInterval">Look for commands every this many iterations (at least 1).</param>
+    public SteeringStopCriterion(double tolerance, ServiceHost? host = null, int commandCheckInterval = 1)
+    {
+        CheckTolerance(tolerance);
+        ArgumentOutOfRangeException.ThrowIfLessThan(commandCheckInterval, 1);
+        _tolerance = tolerance;
+        _host = host;
+        CommandCheckInterval = commandCheckInterval;
+    }
+
+    /// <summary>The relative residual below which the solve has converged; changed by <c>CHANGE_TOLERANCE</c>.</summary>
+    public double Tolerance
+    {
+        get => _tolerance;
+        set
+        {
+            CheckTolerance(value);
+            _tolerance = value;
+        }
+    }
+
+    /// <summary>Iterations between looks at the command queue.</summary>
+    public int CommandCheckInterval { get; }
+
+    /// <summary>Applies custom commands (validated on receipt); when null they are declined.</summary>
+    public Action<ControlCommand>? ApplyCustomCommand { get; init; }
+
+    /// <inheritdoc />
+    public IterationStatus Status => _status;
+
+    /// <summary>The highest iteration number the solver has reported.</summary>
+    public int Iteration => Math.Max(_lastIteration, 0);
+
+    /// <summary>The last relative residual seen (<c>max|r| / max|b|</c>); NaN before the first call.</summary>
+    public double LastResidual { get; private set; } = double.NaN;
+
+    /// <summary><see cref="RunOutcome.Aborted"/> or <see cref="RunOutcome.Stopped"/> when a command ended the solve, else null.</summary>
+    public RunOutcome? CommandedOutcome { get; private set; }
+
+    /// <summary>What ended the solve when a command did (for the result file), else null.</summary>
+    public string? CommandMessage { get; private set; }
+
+    /// <inheritdoc />
+    public IterationStatus DetermineStatus(int iterationNumber, Vector<double> solutionVector, Vector<double> sourceVector, Vector<double> residualVector)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(iterationNumber);
+        if (_commanded != IterationStatus.Continue)
+        {
+            return _status = _commanded;
+        }
+
+        var newIteration = iterationNumber != _lastIteration;
+        if (newIteration)
+        {
+            _lastIteration = iterationNumber;
+            if (_host?.Intake is { } intake && ++_sinceCheck >= CommandCheckInterval)
+            {
+                _sinceCheck = 0;
+                if (!intake.IsEmpty)
+                {
+                    ApplyWaitingCommands(intake, iterationNumber);
+                    if (_commanded != IterationStatus.Continue)
+                    {
+                        return _status = _commanded;
+                    }
+                }
+            }
+        }
+
+        var residualNorm = residualVector.InfinityNorm();
+        var sourceNorm = sourceVector.InfinityNorm();
+        LastResidual = sourceNorm > 0 ? residualNorm / sourceNorm : residualNorm;
+        if (newIteration)
+        {
+            _host?.Live.Record(iterationNumber, iterationNumber, LastResidual, _tolerance);
+        }
+
+        if (!double.IsFinite(residualNorm) || double.IsNaN(sourceNorm))
+        {
+            return _status = IterationStatus.Diverged;
+        }
+
+        return _status = residualNorm < _tolerance * sourceNorm ? IterationStatus.Converged : IterationStatus.Continue;
+    }
+
+    /// <summary>Back to the state before a solve; the tolerance keeps its latest value (the user chose it).</summary>
+    public void Reset()
+    {
+        _status = IterationStatus.Continue;
+        _commanded = IterationStatus.Continue;
+        _lastIteration = -1;
+        _sinceCheck = 0;
+        LastResidual = double.NaN;
+        CommandedOutcome = null;
+        CommandMessage = null;
+    }
+
+    /// <summary>A fresh criterion with the same tolerance, services and cadence.</summary>
+    public IIterationStopCriterion<double> Clone() =>
+        new SteeringStopCriterion(_tolerance, _host, CommandCheckInterval) { ApplyCustomCommand = ApplyCustomCommand };
+
+    private void ApplyWaitingCommands(CommandIntake intake, int iteration)
+    {
+        var journal = _host!.Journal;
+        while (_commanded == IterationStatus.Continue && intake.TryDequeue(out var pending))
+        {
+            var command = pending.Command;
+            string? note = null;
+            switch (command.Kind)
+            {
+                case CommandKind.Abort:
+                    End(IterationStatus.Cancelled, RunOutcome.Aborted, $"ABORT received (seq {pending.Sequence}) at iteration {iteration}");
+                    break;
+                case CommandKind.Stop:
+                    End(IterationStatus.StoppedWithoutConvergence, RunOutcome.Stopped, $"STOP received (seq {pending.Sequence}) at iteration {iteration}");
+                    break;
+                case CommandKind.ChangeTolerance:
+                    note = string.Create(CultureInfo.InvariantCulture, $"tolerance {_tolerance:G6} -> {command.Value:G6}");
+                    _tolerance = command.Value;
+                    break;
+                case CommandKind.Custom when ApplyCustomCommand is not null:
+                    ApplyCustomCommand(command);
+                    break;
+                case CommandKind.Restart or CommandKind.RestartFromCheckpoint or CommandKind.Checkpoint:
+                    journal.Declined(pending.Sequence, $"{command.Name} is not available for a MathNet.Numerics solver: MathNet owns its state; use STOP and start a new job");
+                    continue;
+                default:
+                    journal.Declined(pending.Sequence, $"{command.Name} has no handler in this job");
+                    continue;
+            }
+
+            journal.Applied(pending.Sequence, iteration, iteration, note);
+        }
+    }
+
+    private void End(IterationStatus status, RunOutcome outcome, string message)
+    {
+        _commanded = status;
+        CommandedOutcome = outcome;
+        CommandMessage = message;
+    }
+
+    private static void CheckTolerance(double tolerance)
+    {
+        if (!double.IsFinite(tolerance) || tolerance <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tolerance), tolerance, "The tolerance must be a positive finite number.");
+        }
+    }
+}

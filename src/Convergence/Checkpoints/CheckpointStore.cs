@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Convergence.Output;
+
+namespace Convergence.Checkpoints;
+
+/// <summary>
+/// The checkpoint folder on disk: one sub-folder per checkpoint (<c>ckpt-00000012/</c>) holding one part per
+/// rank (<c>rank-00000.part</c>) and, once complete, <c>manifest.txt</c>. File operations only, no collectives.
+/// </summary>
+/// <remarks>
+/// Parts and the manifest are written to a temporary file, flushed to disk, renamed, and the folder is
+/// flushed too. The manifest is written last, so at every instant each checkpoint folder is either complete
+/// (a manifest whose checksums match every part) or ignored; a crash never damages an older checkpoint.
+/// Thread-safety: none needed; each rank uses its own instance from the loop's thread.
+/// </remarks>
+public sealed class CheckpointStore
+{
+    /// <summary>The name of the file that makes a checkpoint complete.</summary>
+    public const string ManifestName = "manifest.txt";
+
+    private const string Prefix = "ckpt-";
+
+    /// <summary>Uses <paramref name="root"/> (created when the first checkpoint is written).</summary>
+    public CheckpointStore(string root)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        Root = Path.GetFullPath(root);
+    }
+
+    /// <summary>The checkpoint folder, absolute.</summary>
+    public string Root { get; }
+
+    /// <summary>The folder of checkpoint <paramref name="id"/>.</summary>
+    public string FolderOf(long id) => Path.Combine(Root, Prefix + id.ToString("D8", CultureInfo.InvariantCulture));
+
+    /// <summary>The file name of <paramref name="rank"/>'s part.</summary>
+    public static string PartName(int rank) => "rank-" + rank.ToString("D5", CultureInfo.InvariantCulture) + ".part";
+
+    /// <summary>The name a user sees for checkpoint <paramref name="id"/>.</summary>
+    public static string NameOf(long id) => Prefix + id.ToString("D8", CultureInfo.InvariantCulture);
+
+    /// <summary>Every checkpoint folder's id, complete or not, newest first.</summary>
+    public IReadOnlyList<long> ListIds()
+    {
+        if (!Directory.Exists(Root))
+        {
+            return [];
+        }
+
+        var ids = new List<long>();
+        foreach (var dir in Directory.EnumerateDirectories(Root, Prefix + "*"))
+        {
+            var name = Path.GetFileName(dir);
+            if (long.TryParse(name.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                ids.Add(id);
+            }
+        }
+
+        ids.Sort((a, b) => b.CompareTo(a));
+        return ids;
+    }
+
+    /// <summary>True when checkpoint <paramref name="id"/> has a manifest file (not yet verified).</summary>
+    public bool HasManifest(long id) => File.Exists(Path.Combine(FolderOf(id), ManifestName));
+
+    /// <summary>
+    /// Writes <paramref name="rank"/>'s part of checkpoint <paramref name="id"/> durably; <paramref name="write"/>
+    /// gets a stream that hashes as it goes. Returns the part as the manifest will name it.
+    /// </summary>
+    /// <exception cref="IOException">The disk refused (full, gone, no permission wrapped as IO).</exception>
+    public CheckpointPart WritePart(long id, int rank, Action<Stream> write)
+    {
+        var folder = FolderOf(id);
+        Directory.CreateDirectory(folder);
+        var name = PartName(rank);
+        long length = 0;
+        var sha = string.Empty;
+        AtomicFile.Write(Path.Combine(folder, name), stream =>
+        {
+            using var hashing = new HashingWriteStream(stream);
+            write(hashing);
+            length = hashing.Length;
+            sha = hashing.FinishHash();
+        }, durable: true);
+        DirectorySync.Flush(folder);
+        return new CheckpointPart(rank, name, length, sha);
+    }
+
+    /// <summary>Writes the manifest that completes a checkpoint, durably, and flushes both folders.</summary>
+    public void WriteManifest(CheckpointManifest manifest)
+    {
+        var folder = FolderOf(manifest.Id);
+        AtomicFile.WriteAllText(Path.Combine(folder, ManifestName), manifest.Format(), durable: true);
+        DirectorySync.Flush(folder);
+        DirectorySync.Flush(Root);
+    }
+
+    /// <summary>Reads and verifies checkpoint <paramref name="id"/>'s manifest (not its parts).</summary>
+    /// <exception cref="InvalidDataException">Missing, truncated, edited, or naming another checkpoint.</exception>
+    public CheckpointManifest ReadManifest(long id)
+    {
+        var path = Path.Combine(FolderOf(id), ManifestName);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"manifest unreadable: {ex.Message}", ex);
+        }
+
+        var manifest = CheckpointManifest.Parse(text);
+        return manifest.Id == id
+            ? manifest
+            : throw new InvalidDataException($"manifest in {NameOf(id)} names checkpoint {manifest.Id} (folder copied or renamed?)");
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="part"/> of checkpoint <paramref name="id"/> exists with the manifest's size
+    /// and SHA-256. Returns null when it does, otherwise the reason in a few words.
+    /// </summary>
+    public string? VerifyPart(long id, CheckpointPart part)
+    {
+        var path = Path.Combine(FolderOf(id), part.FileName);
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists)
+            {
+                return $"{part.FileName} is missing";
+            }
+
+            if (info.Length != part.Length)
+            {
+                return FormattableString.Invariant($"{part.FileName} has {info.Length} bytes, the manifest says {part.Length} (truncated or overwritten)");
+            }
+
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            var actual = Convert.ToHexStringLower(SHA256.HashData(stream));
+            return string.Equals(actual, part.Sha256, StringComparison.Ordinal)
+                ? null
+                : $"{part.FileName} does not match its SHA-256 in the manifest (altered or damaged)";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $"{part.FileName} unreadable: {ex.Message}";
+        }
+    }
+
+    /// <summary>Opens a verified part for the solver to read.</summary>
+    public Stream OpenPart(long id, CheckpointPart part) =>
+        new FileStream(Path.Combine(FolderOf(id), part.FileName), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+
+    /// <summary>
+    /// Keeps the newest <paramref name="keep"/> checkpoints that have a manifest and removes older ones, and
+    /// removes incomplete folders older than <paramref name="newest"/> (left by a crash or a failed write).
+    /// Returns the names removed.
+    /// </summary>
+    public IReadOnlyList<string> Prune(int keep, long newest)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1);
+        var removed = new List<string>();
+        var complete = 0;
+        foreach (var id in ListIds())
+        {
+            if (id > newest)
+            {
+                continue;
+            }
+
+            var hasManifest = HasManifest(id);
+            if (hasManifest && ++complete <= keep)
+            {
+                continue;
+            }
+
+            if (id == newest)
+            {
+                continue;
+            }
+
+            var folder = FolderOf(id);
+            try
+            {
+                // The manifest goes first: a folder half-deleted by a crash must never look complete.
+                File.Delete(Path.Combine(folder, ManifestName));
+                Directory.Delete(folder, recursive: true);
+                removed.Add(NameOf(id));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Left for the next prune; a stale folder costs disk, never correctness.
+            }
+        }
+
+        return removed;
+    }
+}

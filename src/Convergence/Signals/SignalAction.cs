@@ -1,0 +1,14 @@
+namespace Convergence.Signals;
+
+/// <summary>What a POSIX signal asks the job to do.</summary>
+public enum SignalAction
+{
+    /// <summary>Caught and ignored (the default action, e.g. termination, does not happen).</summary>
+    Ignore = 0,
+
+    /// <summary>Write a checkpoint at the next sync and go on.</summary>
+    Checkpoint = 1,
+
+    /// <summary>Write a checkpoint at the next sync and stop cleanly (outcome STOPPED, exit code 0).</summary>
+    Stop = 2,
+}

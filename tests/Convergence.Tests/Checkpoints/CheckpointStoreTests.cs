@@ -1,0 +1,104 @@
+using Convergence.Checkpoints;
+using Convergence.Tests.Infrastructure;
+
+namespace Convergence.Tests.Checkpoints;
+
+public sealed class CheckpointStoreTests
+{
+    private static readonly byte[] Payload = Enumerable.Range(0, 10_000).Select(i => (byte)(i * 7)).ToArray();
+
+    [Fact]
+    public void WrittenPart_VerifiesAndReadsBackAndLeavesNoTemporaryFile()
+    {
+        var store = new CheckpointStore(Repo.NewTempFolder("ckpt-store"));
+
+        var part = store.WritePart(1, 0, s => s.Write(Payload));
+
+        Assert.Equal(Payload.Length, part.Length);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Payload)), part.Sha256);
+        Assert.Null(store.VerifyPart(1, part));
+        using (var stream = store.OpenPart(1, part))
+        using (var copy = new MemoryStream())
+        {
+            stream.CopyTo(copy);
+            Assert.Equal(Payload, copy.ToArray());
+        }
+
+        Assert.Equal([CheckpointStore.PartName(0)], Directory.GetFiles(store.FolderOf(1)).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void TruncatedPart_IsReported()
+    {
+        var store = new CheckpointStore(Repo.NewTempFolder("ckpt-trunc"));
+        var part = store.WritePart(1, 0, s => s.Write(Payload));
+        var path = Path.Combine(store.FolderOf(1), part.FileName);
+        using (var f = new FileStream(path, FileMode.Open))
+        {
+            f.SetLength(Payload.Length - 1);
+        }
+
+        Assert.Contains("truncated", store.VerifyPart(1, part), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AlteredPart_IsReported()
+    {
+        var store = new CheckpointStore(Repo.NewTempFolder("ckpt-alter"));
+        var part = store.WritePart(1, 0, s => s.Write(Payload));
+        var path = Path.Combine(store.FolderOf(1), part.FileName);
+        var bytes = File.ReadAllBytes(path);
+        bytes[5000] ^= 0x01;
+        File.WriteAllBytes(path, bytes);
+
+        Assert.Contains("SHA-256", store.VerifyPart(1, part), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Prune_KeepsTheNewestCompleteOnesAndRemovesOlderAndIncompleteFolders()
+    {
+        var store = new CheckpointStore(Repo.NewTempFolder("ckpt-prune"));
+        foreach (var id in new long[] { 1, 2, 3, 4, 5, 6 })
+        {
+            var part = store.WritePart(id, 0, s => s.Write(Payload));
+            if (id != 5)
+            {
+                // 5 plays a crash between the parts and the manifest.
+                store.WriteManifest(Manifest(id, part));
+            }
+        }
+
+        var removed = store.Prune(2, newest: 6);
+
+        Assert.Equal([6L, 4L], store.ListIds());
+        Assert.Equal(["ckpt-00000005", "ckpt-00000003", "ckpt-00000002", "ckpt-00000001"], removed);
+    }
+
+    [Fact]
+    public void ManifestInACopiedFolder_IsRefused()
+    {
+        var store = new CheckpointStore(Repo.NewTempFolder("ckpt-copy"));
+        var part = store.WritePart(1, 0, s => s.Write(Payload));
+        store.WriteManifest(Manifest(1, part));
+        Directory.Move(store.FolderOf(1), store.FolderOf(9));
+
+        var ex = Assert.Throws<InvalidDataException>(() => store.ReadManifest(9));
+        Assert.Contains("names checkpoint 1", ex.Message, StringComparison.Ordinal);
+    }
+
+    internal static CheckpointManifest Manifest(long id, params CheckpointPart[] parts) => new()
+    {
+        Id = id,
+        Job = "test",
+        Solver = "relaxation",
+        Ranks = parts.Length,
+        Iteration = id * 10,
+        TotalIterations = id * 10,
+        Tolerance = 1e-6,
+        Residual = 0.5,
+        Restarts = 0,
+        Reason = "test",
+        CreatedAt = DateTimeOffset.UtcNow,
+        Parts = parts,
+    };
+}

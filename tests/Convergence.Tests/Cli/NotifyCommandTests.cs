@@ -1,0 +1,119 @@
+using System.Text;
+using Convergence.Cli.Commands;
+using Convergence.Tests.Infrastructure;
+
+namespace Convergence.Tests.Cli;
+
+public sealed class NotifyCommandTests
+{
+    [Fact]
+    public void EachMessageIsAppendedWithOneNewline()
+    {
+        var service = Repo.NewTempFolder("notify");
+        File.WriteAllText(Path.Combine(service, "notifications.txt"), "OLD\n");
+
+        var (code, stdout, stderr) = CliProcess.Run(["notify", "--service", service, "STOP", "CHANGE_TOLERANCE 1e-8", "A\nB"]);
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("sent 3 messages", stdout, StringComparison.Ordinal);
+        Assert.Equal("OLD\nSTOP\nCHANGE_TOLERANCE 1e-8\nA\nB\n", File.ReadAllText(Path.Combine(service, "notifications.txt")));
+    }
+
+    [Fact]
+    public void CreatesTheFileAsTheServiceDoesWhenItIsMissing()
+    {
+        var service = Repo.NewTempFolder("notify");
+
+        var (code, _, stderr) = CliProcess.Run(["notify", $"--service={service}", "CHECKPOINT #7f3a"]);
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal("CHECKPOINT #7f3a\n", File.ReadAllText(Path.Combine(service, "notifications.txt")));
+    }
+
+    [Fact]
+    public void TheServiceFolderComesFromTheEnvironmentWhenNotGiven()
+    {
+        var service = Repo.NewTempFolder("notify");
+
+        var (code, _, stderr) = CliProcess.Run(["notify", "--", "-STOP"], new Dictionary<string, string?> { ["CONVERGENCE_SERVICE_DIR"] = service });
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal("-STOP\n", File.ReadAllText(Path.Combine(service, "notifications.txt")));
+    }
+
+    [Theory]
+    [InlineData(new[] { "notify" }, "no message given")]
+    [InlineData(new[] { "notify", "--service" }, "--service needs a folder")]
+    [InlineData(new[] { "notify", "--service=", "STOP" }, "--service needs a folder, got an empty value")]
+    [InlineData(new[] { "notify", "--bogus", "STOP" }, "unknown option '--bogus'")]
+    [InlineData(new[] { "notify", "STOP", " " }, "message 2 is empty")]
+    [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate'")]
+    public void BadCommandLinesExitWithTwoAndOneLine(string[] args, string expected)
+    {
+        var service = Repo.NewTempFolder("notify");
+
+        var (code, stdout, stderr) = CliProcess.Run(args, new Dictionary<string, string?> { ["CONVERGENCE_SERVICE_DIR"] = service });
+
+        Assert.Equal(2, code);
+        Assert.Contains(expected, stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+        Assert.Equal(string.Empty, stdout);
+        Assert.False(File.Exists(Path.Combine(service, "notifications.txt")), "nothing may be sent on a bad command line");
+    }
+
+    [Fact]
+    public void AMissingServiceFolderIsAnErrorWithExitCodeOne()
+    {
+        var missing = Path.Combine(Repo.NewTempFolder("notify"), "no-such-folder");
+
+        var (code, _, stderr) = CliProcess.Run(["notify", "--service", missing, "STOP"]);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"service folder '{missing}' does not exist", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(missing));
+    }
+
+    [Fact]
+    public void HelpDescribesUsageAndExitsWithZero()
+    {
+        var (code, stdout, _) = CliProcess.Run(["notify", "--help"]);
+        var (topCode, topStdout, _) = CliProcess.Run(["-h"]);
+
+        Assert.Equal(0, code);
+        Assert.Contains("Usage: convergence notify", stdout, StringComparison.Ordinal);
+        Assert.Contains("--service <dir>", stdout, StringComparison.Ordinal);
+        Assert.Equal(0, topCode);
+        Assert.Contains("notify", topStdout, StringComparison.Ordinal);
+        Assert.Contains("status", topStdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ConcurrentAppendsNeverLoseOrSplitAMessage()
+    {
+        // FileMode.Append would seek once and then write at that offset, so two writers racing here
+        // would overwrite each other; one O_APPEND write per call must keep every block whole.
+        var file = Path.Combine(Repo.NewTempFolder("append"), "notifications.txt");
+        const int writers = 8;
+        const int blocksPerWriter = 3000;
+        var threads = Enumerable.Range(0, writers).Select(w => new Thread(() =>
+        {
+            for (var i = 0; i < blocksPerWriter; i++)
+            {
+                AtomicAppend.Write(file, Encoding.UTF8.GetBytes($"W{w} {i} first\nW{w} {i} second\n"));
+            }
+        })).ToList();
+
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        var lines = File.ReadAllText(file).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(writers * blocksPerWriter * 2, lines.Length);
+        for (var i = 0; i < lines.Length; i += 2)
+        {
+            Assert.EndsWith(" first", lines[i], StringComparison.Ordinal);
+            Assert.Equal(lines[i].Replace(" first", " second", StringComparison.Ordinal), lines[i + 1]);
+        }
+
+        Assert.Equal(writers * blocksPerWriter, lines.Distinct().Count() / 2);
+    }
+}

@@ -1,0 +1,103 @@
+using Convergence.Control;
+using Convergence.Output;
+using Convergence.Tests.Examples;
+using Convergence.Tests.Infrastructure;
+
+namespace Convergence.Tests.Control;
+
+/// <summary>Rank 0's services started and stopped as a unit, for loops the framework does not own.</summary>
+public sealed class ServiceHostTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private readonly string _service = Repo.NewTempFolder("service-host");
+    private readonly StringWriter _output = new();
+    private readonly JobLog _log;
+
+    public ServiceHostTests() => _log = new JobLog(writer: TextWriter.Synchronized(_output));
+
+    private RunOptions Options => new()
+    {
+        ServiceDirectory = _service,
+        PollInterval = TimeSpan.FromMilliseconds(50),
+        StatusInterval = TimeSpan.FromMilliseconds(100),
+        Tolerance = 1e-3,
+    };
+
+    private string Log
+    {
+        get
+        {
+            _log.Flush();
+            return _output.ToString();
+        }
+    }
+
+    [Fact]
+    public void Start_WritesPlaceholderAndPage_FinishWritesResultAndDeclinesLateCommands()
+    {
+        using var host = ServiceHost.Start(Options with { JobName = "host-test" }, _log, "own-loop");
+        Assert.Equal(ResultFile.Unset, Notify.ReadResult(_service)["outcome"]);
+        ServiceFiles.WaitForFile(Path.Combine(_service, "status.html"), Timeout);
+
+        Notify.Append(Path.Combine(_service, "notifications.txt"), "STOP #late");
+        ServiceFiles.WaitUntil(() => host.Intake is { IsEmpty: false }, Timeout, () => Log);
+        host.Live.Record(5, 5, 0.5, 1e-3);
+        host.Finish(
+            new RunResult(RunOutcome.IterationLimit, 5, 5, 0.5, 1e-3, TimeSpan.FromSeconds(1), 0, "limit"),
+            [("solution", "/scratch/x.vtk")]);
+
+        var result = Notify.ReadResult(_service);
+        Assert.Equal("ITERATION_LIMIT", result["outcome"]);
+        Assert.Equal("host-test", result["job"]);
+        Assert.Equal("/scratch/x.vtk", result["solution"]);
+        Assert.Equal("4", result["exit_code"]);
+        Assert.Contains("start job=host-test solver=own-loop ranks=1 (single process)", Log, StringComparison.Ordinal);
+        Assert.Contains("command rejected seq=1 id=late reason=\"the job ended before this command could be applied\"", Log, StringComparison.Ordinal);
+        Assert.Contains("end outcome=ITERATION_LIMIT", Log, StringComparison.Ordinal);
+        Assert.Contains("data-state=\"iteration limit\"", File.ReadAllText(Path.Combine(_service, "status.html")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Fail_WritesAFailedResultWithTheError()
+    {
+        using (var host = ServiceHost.Start(Options, _log, "own-loop"))
+        {
+            host.Fail("InvalidOperationException: matrix is singular");
+        }
+
+        var result = Notify.ReadResult(_service);
+        Assert.Equal("FAILED", result["outcome"]);
+        Assert.Equal("InvalidOperationException: matrix is singular", result["message"]);
+        Assert.Contains("data-state=\"failed\"", File.ReadAllText(Path.Combine(_service, "status.html")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DisposeWithoutAResult_RecordsAFailure()
+    {
+        using (ServiceHost.Start(Options, _log, "own-loop"))
+        {
+        }
+
+        var result = Notify.ReadResult(_service);
+        Assert.Equal("FAILED", result["outcome"]);
+        Assert.Contains("without a result", result["message"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MessagesFromAnEarlierRun_AreSkippedAndReported()
+    {
+        File.WriteAllText(Path.Combine(_service, "notifications.txt"), "ABORT\nSTOP\n");
+        using var host = ServiceHost.Start(Options, _log, "own-loop");
+        host.Finish(new RunResult(RunOutcome.Converged, 1, 1, 1e-4, 1e-3, TimeSpan.Zero, 0, null));
+
+        Assert.Contains("skipped 2 lines (11 bytes) left by an earlier run", Log, StringComparison.Ordinal);
+        Assert.Equal(0, host.Journal.ReceivedCount);
+        Assert.Equal("CONVERGED", Notify.ReadResult(_service)["outcome"]);
+    }
+
+    public void Dispose()
+    {
+        _log.Dispose();
+        Directory.Delete(_service, recursive: true);
+    }
+}
