@@ -78,6 +78,7 @@ internal sealed class LatencySuite(ICoordinator world, HarnessOptions options)
             var end = Stopwatch.GetTimestamp();
             var lastEnd = world.AllreduceMax(end);
             appender?.Join();
+            kit?.Finish(result);
             if (result.Outcome != RunOutcome.Stopped)
             {
                 lost++;

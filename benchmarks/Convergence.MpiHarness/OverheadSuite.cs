@@ -122,6 +122,8 @@ internal sealed class OverheadSuite(ICoordinator world, HarnessOptions options)
                     throw new InvalidOperationException($"{variant}: expected {iterations} iterations to the limit, got {result.Outcome} after {result.TotalIterations}");
                 }
 
+                kit?.Finish(result);
+
                 break;
         }
 

@@ -82,7 +82,7 @@ internal static class Program
             {
                 Console.WriteLine(watcher);
                 Console.WriteLine();
-                Console.WriteLine("Targets:");
+                Console.WriteLine(options.Quick ? "Targets: (quick run: the figures mean nothing, only that every path ran)" : "Targets:");
                 foreach (var line in targets)
                 {
                     Console.WriteLine($"  {line}");

@@ -1,37 +1,31 @@
-using Convergence.Commands;
 using Convergence.Control;
-using Convergence.Intake;
-using Convergence.Journal;
-using Convergence.Status;
+using Convergence.Output;
 
 namespace Convergence.MpiHarness;
 
 /// <summary>
-/// Rank 0's services as <see cref="JobRunner"/> starts them for a real job (notifications watcher, journal,
-/// live status, status page writer), in a private temporary service folder; nothing on other ranks.
+/// Rank 0's services exactly as a job starts them (<see cref="ServiceHost"/>: placeholder result,
+/// notifications watcher, journal, live status, status page writer, job log), in a private temporary
+/// service folder; nothing on other ranks. The log goes nowhere: the harness prints only its tables.
 /// </summary>
 internal sealed class RankZeroKit : IDisposable
 {
-    private readonly CommandIntake _intake;
-    private readonly StatusReporter _reporter;
+    private readonly ServiceHost _host;
+    private readonly JobLog _log;
 
-    private RankZeroKit(string folder, RunOptions options)
+    private RankZeroKit(RunOptions options)
     {
-        Folder = folder;
+        Folder = options.ServiceDirectory;
         NotificationsFile = options.NotificationsFile;
-        var journal = new CommandJournal();
-        var tail = new NotificationTail(options.NotificationsFile, options.MaxLineBytes, options.ReplayExistingNotifications);
-        _intake = new CommandIntake(tail, new CommandParser(), journal, options.PollInterval, options.UseChangeNotifications, _ => { });
-        var live = new LiveStatus("harness", "poisson", 2, options.Tolerance, [], journal);
-        _reporter = new StatusReporter(live, options.StatusFile, options.StatusInterval, options.ProgressInterval, _ => { });
-        Services = new RankZeroServices(_intake, journal, live);
+        _log = new JobLog(writer: TextWriter.Null);
+        _host = ServiceHost.Start(options, _log, "poisson-2d-jacobi", ranks: 2, description: "harness");
     }
 
     public string Folder { get; }
 
     public string NotificationsFile { get; }
 
-    public RankZeroServices Services { get; }
+    public RankZeroServices Services => _host.Services;
 
     /// <summary>A fresh service folder under the temp folder.</summary>
     public static string NewFolder(string label)
@@ -46,12 +40,15 @@ internal sealed class RankZeroKit : IDisposable
         world.Rank == 0 ? Start(options) : null;
 
     /// <summary>Starts the services in this process, whatever its rank (no collective involved).</summary>
-    public static RankZeroKit Start(RunOptions options) => new(options.ServiceDirectory, options);
+    public static RankZeroKit Start(RunOptions options) => new(options);
+
+    /// <summary>Ends the job's services (outside any timed region) and removes the folder.</summary>
+    public void Finish(RunResult result) => _host.Finish(result);
 
     public void Dispose()
     {
-        _intake.Dispose();
-        _reporter.Dispose();
+        _host.Dispose();
+        _log.Dispose();
         try
         {
             Directory.Delete(Folder, recursive: true);
