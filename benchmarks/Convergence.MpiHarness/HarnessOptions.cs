@@ -15,7 +15,7 @@ internal sealed record HarnessOptions
           --small-iterations I    iterations per run on the small grid (default 20000)
           --large-iterations I    iterations per run on the large grid (default 1000)
           --every K               the every-K cadence's K (default 100)
-          --only overhead|latency run one part only
+          --only calls|overhead|latency  run the call costs and that part only
         """;
 
     public bool Quick { get; init; }
@@ -66,7 +66,8 @@ internal sealed record HarnessOptions
                 {
                     "overhead" => o with { RunLatency = false },
                     "latency" => o with { RunOverhead = false },
-                    var v => throw new FormatException($"--only must be overhead or latency, got '{v}'"),
+                    "calls" => o with { RunOverhead = false, RunLatency = false },
+                    var v => throw new FormatException($"--only must be calls, overhead or latency, got '{v}'"),
                 },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };

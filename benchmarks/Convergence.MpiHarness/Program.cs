@@ -77,7 +77,7 @@ internal static class Program
                 }
             }
 
-            var watcher = new WatcherCostSuite(world, options).Run();
+            var watcher = options.RunLatency ? new WatcherCostSuite(world, options).Run() : string.Empty;
             if (isRoot)
             {
                 Console.WriteLine(watcher);
