@@ -49,6 +49,12 @@ internal static class Program
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Convergence MPI harness {(options.Quick ? "(quick: smoke run, figures not meaningful)" : string.Empty)}"));
                 Console.WriteLine($"ranks={world.Size} mpi=\"{MpiRuntime.Description.Split('\n')[0].Trim()}\" runtime={RuntimeInformation.FrameworkDescription} cpus={Environment.ProcessorCount} load=\"{LoadAverage()}\" utc={DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}");
+                foreach (var name in Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(k => k.StartsWith("MPIR_CVAR_", StringComparison.Ordinal)).Order())
+                {
+                    // MPICH tuning variables change the collectives' cost: the table is only comparable with them named.
+                    Console.WriteLine($"{name}={Environment.GetEnvironmentVariable(name)}");
+                }
+
                 Console.WriteLine();
             }
 
