@@ -273,7 +273,11 @@ public sealed class ControlLoop
     /// <summary>Rank 0 only: how many iterations until the next sync.</summary>
     private long NextDistance(long total, bool moreWaiting)
     {
-        var now = Stopwatch.GetTimestamp();
+        // Only the adaptive cadence and rank 0's clocks (deadline, timed checkpoints) need the time: a
+        // fixed cadence may sync at every iteration, where a clock read would be most of the boundary.
+        var now = _options.Sync.Mode == SyncMode.Adaptive || Schedule is not null || Budget is not null
+            ? Stopwatch.GetTimestamp()
+            : _lastSyncTimestamp;
         switch (_options.Sync.Mode)
         {
             case SyncMode.PiggyBack:
