@@ -8,19 +8,19 @@ internal sealed record HarnessOptions
     public const string Usage = """
         usage: mpirun -np 2 dotnet Convergence.MpiHarness.dll [options]
           --quick                 tiny iteration counts and trials: checks that everything runs (CI smoke)
-          --repeats R             interleaved repeats per variant (default 15)
+          --repeats R             interleaved repeats per variant (default 25)
           --trials T              reaction-latency trials per configuration (default 30)
           --small N               small grid, interior points per side (default 64)
           --large N               large grid (default 512)
-          --small-iterations I    iterations per run on the small grid (default 20000)
-          --large-iterations I    iterations per run on the large grid (default 1000)
+          --small-iterations I    iterations per run on the small grid (default 10000)
+          --large-iterations I    iterations per run on the large grid (default 500)
           --every K               the every-K cadence's K (default 100)
           --only calls|overhead|latency  run the call costs and that part only
         """;
 
     public bool Quick { get; init; }
 
-    public int Repeats { get; init; } = 15;
+    public int Repeats { get; init; } = 25;
 
     public int Trials { get; init; } = 30;
 
@@ -28,9 +28,9 @@ internal sealed record HarnessOptions
 
     public int LargeN { get; init; } = 512;
 
-    public long SmallIterations { get; init; } = 20_000;
+    public long SmallIterations { get; init; } = 10_000;
 
-    public long LargeIterations { get; init; } = 1_000;
+    public long LargeIterations { get; init; } = 500;
 
     public long EveryK { get; init; } = 100;
 
