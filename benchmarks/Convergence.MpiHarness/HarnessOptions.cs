@@ -8,7 +8,7 @@ internal sealed record HarnessOptions
     public const string Usage = """
         usage: mpirun -np 2 dotnet Convergence.MpiHarness.dll [options]
           --quick                 tiny iteration counts and trials: checks that everything runs (CI smoke)
-          --repeats R             interleaved repeats per variant (default 25)
+          --repeats R             interleaved repeats per variant (default 41)
           --trials T              reaction-latency trials per configuration (default 30)
           --small N               small grid, interior points per side (default 64)
           --large N               large grid (default 512)
@@ -20,7 +20,7 @@ internal sealed record HarnessOptions
 
     public bool Quick { get; init; }
 
-    public int Repeats { get; init; } = 25;
+    public int Repeats { get; init; } = 41;
 
     public int Trials { get; init; } = 30;
 
