@@ -41,6 +41,10 @@ public sealed class ControlLoop
     private const int RootEventDeadline = 2;
     private const long MaxDistance = 1 << 24;
 
+    // The status page is rewritten about once a second; recording progress more often than every 10 ms
+    // buys nothing and, at a sync every iteration, a clock read and a lock would dominate the boundary.
+    private static readonly long StatusRecordTicks = Stopwatch.Frequency / 100;
+
     private readonly IIterativeSolver _solver;
     private readonly ICoordinator _coordinator;
     private readonly RunOptions _options;
@@ -50,6 +54,10 @@ public sealed class ControlLoop
     private long _lastSyncTimestamp;
     private long _lastSyncTotal;
     private long _distance = 1;
+    private long _nextRecord;
+    private long _recordDistance = 1;
+    private long _lastRecordTimestamp;
+    private long _lastRecordTotal;
 
     /// <summary>Prepares the loop; <paramref name="services"/> is required on rank 0 and ignored elsewhere.</summary>
     public ControlLoop(IIterativeSolver solver, ICoordinator coordinator, RunOptions options, RankZeroServices? services)
@@ -101,25 +109,28 @@ public sealed class ControlLoop
         var nextSync = state.TotalIterations + 1;
         _lastSyncTotal = state.TotalIterations;
         _lastSyncTimestamp = started;
+        _lastRecordTimestamp = started;
+        _lastRecordTotal = state.TotalIterations;
+        _nextRecord = nextSync;
+        _recordDistance = 1;
         RunOutcome? outcome = null;
         string? message = null;
 
         while (outcome is null)
         {
-            var local = _solver.Iterate();
-            state.Iteration++;
-            state.TotalIterations++;
-
-            if (state.TotalIterations != nextSync)
+            if (!IterateToSync(state, nextSync, norm, maxIterations, out var local))
             {
-                // The no-sync path: the solver's own reduction and compares, nothing else.
-                state.Residual = Reduce(norm, local);
+                // Converged, diverged or at the limit between two syncs.
                 outcome = Judge(state, maxIterations);
                 continue;
             }
 
             nextSync = Sync(norm, local, state);
-            _services?.Live.Record(state.Iteration, state.TotalIterations, state.Residual, state.Tolerance);
+            if (_services is not null && state.TotalIterations >= _nextRecord)
+            {
+                RecordStatus(state);
+            }
+
             if (_header[SlotEvents] > 0 || _header[SlotRootEvent] == RootEventDeadline)
             {
                 (outcome, message) = StopForEvent(state);
@@ -164,6 +175,47 @@ public sealed class ControlLoop
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The hot path: iterates up to the sync iteration (returns true with that iteration's local residual
+    /// contribution, not yet reduced) or until the residual or the iteration limit ends the run between
+    /// syncs (returns false).
+    /// </summary>
+    /// <remarks>
+    /// Counters, residual and tolerance live in locals here, so a boundary with no sync due is the solver's
+    /// own reduction and a few register compares: no store to and reload from the state object on the
+    /// loop's critical path. The state is written back on the way out, before anything else reads it.
+    /// </remarks>
+    private bool IterateToSync(ControlLoopState state, long nextSync, ResidualNorm norm, long maxIterations, out double local)
+    {
+        var iteration = state.Iteration;
+        var total = state.TotalIterations;
+        var residual = state.Residual;
+        var tolerance = state.Tolerance;
+        var reachedSync = false;
+        while (true)
+        {
+            local = _solver.Iterate();
+            iteration++;
+            total++;
+            if (total == nextSync)
+            {
+                reachedSync = true;
+                break;
+            }
+
+            residual = Reduce(norm, local);
+            if (residual < tolerance || !double.IsFinite(residual) || iteration >= maxIterations)
+            {
+                break;
+            }
+        }
+
+        state.Iteration = iteration;
+        state.TotalIterations = total;
+        state.Residual = residual;
+        return reachedSync;
     }
 
     private static RunOutcome? Judge(ControlLoopState state, long maxIterations)
@@ -221,7 +273,11 @@ public sealed class ControlLoop
     /// <summary>Rank 0 only: how many iterations until the next sync.</summary>
     private long NextDistance(long total, bool moreWaiting)
     {
-        var now = Stopwatch.GetTimestamp();
+        // Only the adaptive cadence and rank 0's clocks (deadline, timed checkpoints) need the time: a
+        // fixed cadence may sync at every iteration, where a clock read would be most of the boundary.
+        var now = _options.Sync.Mode == SyncMode.Adaptive || Schedule is not null || Budget is not null
+            ? Stopwatch.GetTimestamp()
+            : _lastSyncTimestamp;
         switch (_options.Sync.Mode)
         {
             case SyncMode.PiggyBack:
@@ -231,16 +287,7 @@ public sealed class ControlLoop
                 _distance = _options.Sync.K;
                 break;
             default:
-                var iterations = total - _lastSyncTotal;
-                var ticks = now - _lastSyncTimestamp;
-                if (iterations > 0 && ticks > 0)
-                {
-                    // Aim at the wall-time interval; grow at most 2x per sync so a sudden slowdown
-                    // (a restart, a heavier phase) cannot push the next sync far beyond the target.
-                    var target = (long)(_syncIntervalTicks * (double)iterations / ticks);
-                    _distance = Math.Clamp(target, 1, Math.Min(_distance * 2, MaxDistance));
-                }
-
+                _distance = Adapt(_distance, total - _lastSyncTotal, now - _lastSyncTimestamp, _syncIntervalTicks);
                 break;
         }
 
@@ -296,6 +343,31 @@ public sealed class ControlLoop
         var note = Checkpoint(state, signalled ? "signal stop" : "deadline");
         var message = $"{reason}: stopped at iteration {state.Iteration}{(note is null ? " (no checkpoint: the solver does not support them)" : $"; {note}")}";
         return (RunOutcome.Stopped, message);
+    }
+
+    /// <summary>Rank 0 only: hands progress to the status page, at most about every 10 ms of wall time.</summary>
+    private void RecordStatus(ControlLoopState state)
+    {
+        _services!.Live.Record(state.Iteration, state.TotalIterations, state.Residual, state.Tolerance);
+        var now = Stopwatch.GetTimestamp();
+        _recordDistance = Adapt(_recordDistance, state.TotalIterations - _lastRecordTotal, now - _lastRecordTimestamp, StatusRecordTicks);
+        _lastRecordTimestamp = now;
+        _lastRecordTotal = state.TotalIterations;
+        _nextRecord = state.TotalIterations + _recordDistance;
+    }
+
+    /// <summary>The distance in iterations that took about <paramref name="targetTicks"/> at the last measured rate.</summary>
+    private static long Adapt(long distance, long iterations, long ticks, long targetTicks)
+    {
+        if (iterations <= 0 || ticks <= 0)
+        {
+            return distance;
+        }
+
+        // Aim at the wall-time interval; grow at most 2x per step so a sudden slowdown (a restart, a
+        // heavier phase) cannot push the next event far beyond the target.
+        var target = (long)(targetTicks * (double)iterations / ticks);
+        return Math.Clamp(target, 1, Math.Min(distance * 2, MaxDistance));
     }
 
     private (RunOutcome? Outcome, string? Message) ApplyCommand(ControlLoopState state)

@@ -1,0 +1,83 @@
+using System.Globalization;
+
+namespace Convergence.MpiHarness;
+
+/// <summary>The harness's settings; identical on every rank because every rank parses the same command line.</summary>
+internal sealed record HarnessOptions
+{
+    public const string Usage = """
+        usage: mpirun -np 2 dotnet Convergence.MpiHarness.dll [options]
+          --quick                 tiny iteration counts and trials: checks that everything runs (CI smoke)
+          --repeats R             interleaved repeats per variant (default 25)
+          --trials T              reaction-latency trials per configuration (default 30)
+          --small N               small grid, interior points per side (default 64)
+          --large N               large grid (default 512)
+          --small-iterations I    iterations per run on the small grid (default 10000)
+          --large-iterations I    iterations per run on the large grid (default 500)
+          --every K               the every-K cadence's K (default 100)
+          --only calls|overhead|latency  run the call costs and that part only
+        """;
+
+    public bool Quick { get; init; }
+
+    public int Repeats { get; init; } = 25;
+
+    public int Trials { get; init; } = 30;
+
+    public int SmallN { get; init; } = 64;
+
+    public int LargeN { get; init; } = 512;
+
+    public long SmallIterations { get; init; } = 10_000;
+
+    public long LargeIterations { get; init; } = 500;
+
+    public long EveryK { get; init; } = 100;
+
+    public bool RunOverhead { get; init; } = true;
+
+    public bool RunLatency { get; init; } = true;
+
+    /// <summary>Parses the command line; throws <see cref="FormatException"/> with a one-line message.</summary>
+    public static HarnessOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new HarnessOptions();
+        if (args.Contains("--quick"))
+        {
+            // Small enough for a CI smoke run (a few seconds), large enough to exercise every path.
+            o = o with { Quick = true, Repeats = 1, Trials = 3, SmallIterations = 300, LargeIterations = 20 };
+        }
+
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            string Value() => i + 1 < args.Count ? args[++i] : throw new FormatException($"option {name} needs a value");
+            o = name switch
+            {
+                "--quick" => o,
+                "--repeats" => o with { Repeats = (int)Number(name, Value(), 1, 1000) },
+                "--trials" => o with { Trials = (int)Number(name, Value(), 1, 10_000) },
+                "--small" => o with { SmallN = (int)Number(name, Value(), 4, 100_000) },
+                "--large" => o with { LargeN = (int)Number(name, Value(), 4, 100_000) },
+                "--small-iterations" => o with { SmallIterations = Number(name, Value(), 1, 1_000_000_000) },
+                "--large-iterations" => o with { LargeIterations = Number(name, Value(), 1, 1_000_000_000) },
+                "--every" => o with { EveryK = Number(name, Value(), 1, 1_000_000_000) },
+                "--only" => Value() switch
+                {
+                    "overhead" => o with { RunLatency = false },
+                    "latency" => o with { RunOverhead = false },
+                    "calls" => o with { RunOverhead = false, RunLatency = false },
+                    var v => throw new FormatException($"--only must be calls, overhead or latency, got '{v}'"),
+                },
+                _ => throw new FormatException($"unknown option '{name}'"),
+            };
+        }
+
+        return o;
+    }
+
+    private static long Number(string name, string text, long min, long max) =>
+        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max
+            ? v
+            : throw new FormatException($"option {name}: '{text}' is not a whole number from {min} to {max}");
+}
