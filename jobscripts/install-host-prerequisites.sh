@@ -12,7 +12,8 @@ fi
 missing=()
 for pkg in "${want[@]}"; do
   case "$pkg" in
-    mpich) command -v mpirun >/dev/null 2>&1 && ldconfig -p 2>/dev/null | grep -q 'libmpich\.so\.12' || missing+=(mpich) ;;
+    # (no 'ldconfig | grep -q' under pipefail: grep's early exit would fail the pipeline)
+    mpich) command -v mpirun >/dev/null 2>&1 && [[ "$(ldconfig -p 2>/dev/null)" == *libmpich.so.12* ]] || missing+=(mpich) ;;
     chromium) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;
     shellcheck) command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck) ;;
   esac

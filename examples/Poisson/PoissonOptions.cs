@@ -8,7 +8,7 @@ public sealed record PoissonOptions
 {
     /// <summary>The options as help text.</summary>
     public const string Help = """
-          --n N                  interior grid points per side (default 2304)
+          --n N                  interior grid points per side (default 1984)
           --method sor|jacobi    red-black SOR with the optimal factor (default) or Jacobi
           --output DIR           write the final field as VTK image data (one .vti per rank + .pvti)
           --slow-ms X            sleep X ms in every iteration (to steer a small run by hand or in tests)
@@ -16,7 +16,7 @@ public sealed record PoissonOptions
         """;
 
     /// <summary>Interior points per side.</summary>
-    public int N { get; init; } = 2304;
+    public int N { get; init; } = 1984;
 
     /// <summary>Red-black SOR (true) or Jacobi.</summary>
     public bool Sor { get; init; } = true;

@@ -97,7 +97,7 @@ public sealed class CommandJournal
                 _entries.RemoveFirst();
             }
 
-            _version++;
+            Interlocked.Increment(ref _version);
             return entry;
         }
     }
@@ -106,7 +106,7 @@ public sealed class CommandJournal
     {
         lock (_gate)
         {
-            _version++;
+            Interlocked.Increment(ref _version);
             if (!_bySequence.TryGetValue(sequence, out var node))
             {
                 return null;

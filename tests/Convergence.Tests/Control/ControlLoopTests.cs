@@ -63,24 +63,13 @@ public sealed class ControlLoopTests
     [Fact]
     public void Commands_AreAppliedInArrivalOrderOnePerBoundary_AndJournaled()
     {
-        var service = Repo.NewTempFolder("loop");
-        var file = Path.Combine(service, "notifications.txt");
         var set = new CustomCommand("SET", "SET <name> <value>", "set a parameter", a => a.Split(' ').Length == 2 ? null : "needs a name and a value");
         var solver = new GeometricSolver(factor: 0.9999) { Commands = [set] };
-        var journal = new CommandJournal();
-        var live = new LiveStatus("t", "geometric", 1, 1e-3, solver.Commands, journal);
-        using var tail = new Convergence.Intake.NotificationTail(file);
-        using var intake = new Convergence.Intake.CommandIntake(tail, new CommandParser(solver.Commands), journal, TimeSpan.FromMilliseconds(5), false, _ => { });
 
         // The messages land before the loop starts; the loop must apply all of them, in order.
-        Notify.Append(file, "SET a 1\nSET b 2\nCHANGE_TOLERANCE 0.5 #tol\nSET c 3\nSTOP");
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (journal.ReceivedCount < 5 && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(5);
-        }
-
-        var result = new ControlLoop(solver, new SingleProcessCoordinator(), Options(tolerance: 1e-9, sync: SyncPolicy.Every(3)), new RankZeroServices(intake, journal, live)).Run();
+        using var queued = QueuedCommands.Send(solver.Commands, "SET a 1\nSET b 2\nCHANGE_TOLERANCE 0.5 #tol\nSET c 3\nSTOP", 5);
+        var journal = queued.Journal;
+        var result = new ControlLoop(solver, new SingleProcessCoordinator(), Options(tolerance: 1e-9, sync: SyncPolicy.Every(3)), queued.Services).Run();
 
         // The tolerance change to 0.5 is applied at a boundary where the residual (≈1) is above it,
         // so the run goes on until STOP.
@@ -99,20 +88,9 @@ public sealed class ControlLoopTests
     [Fact]
     public void ChangeTolerance_AboveTheCurrentResidual_ConvergesAtThatBoundary()
     {
-        var service = Repo.NewTempFolder("loop-tol");
-        var file = Path.Combine(service, "notifications.txt");
         var solver = new GeometricSolver(residualAt: _ => 0.01);
-        var journal = new CommandJournal();
-        using var tail = new Convergence.Intake.NotificationTail(file);
-        using var intake = new Convergence.Intake.CommandIntake(tail, new CommandParser(), journal, TimeSpan.FromMilliseconds(5), false, _ => { });
-        Notify.Append(file, "CHANGE_TOLERANCE 0.02");
-        while (journal.ReceivedCount < 1)
-        {
-            Thread.Sleep(5);
-        }
-
-        var services = new RankZeroServices(intake, journal, new LiveStatus("t", "g", 1, 1e-3, [], journal));
-        var result = new ControlLoop(solver, new SingleProcessCoordinator(), Options(tolerance: 1e-6, sync: SyncPolicy.Every(4)), services).Run();
+        using var queued = QueuedCommands.Send([], "CHANGE_TOLERANCE 0.02", 1);
+        var result = new ControlLoop(solver, new SingleProcessCoordinator(), Options(tolerance: 1e-6, sync: SyncPolicy.Every(4)), queued.Services).Run();
 
         // The first sync is at iteration 1: the command waits there already.
         Assert.Equal(RunOutcome.Converged, result.Outcome);
@@ -123,20 +101,9 @@ public sealed class ControlLoopTests
     [Fact]
     public void Restart_ReinitialisesTheSolverAndResetsTheIterationCount()
     {
-        var service = Repo.NewTempFolder("loop-restart");
-        var file = Path.Combine(service, "notifications.txt");
         var solver = new GeometricSolver(factor: 0.9);
-        var journal = new CommandJournal();
-        using var tail = new Convergence.Intake.NotificationTail(file);
-        using var intake = new Convergence.Intake.CommandIntake(tail, new CommandParser(), journal, TimeSpan.FromMilliseconds(5), false, _ => { });
-        Notify.Append(file, "RESTART");
-        while (journal.ReceivedCount < 1)
-        {
-            Thread.Sleep(5);
-        }
-
-        var services = new RankZeroServices(intake, journal, new LiveStatus("t", "g", 1, 1e-3, [], journal));
-        var result = new ControlLoop(solver, new SingleProcessCoordinator(), Options(tolerance: 1e-3, sync: SyncPolicy.Every(5)), services).Run();
+        using var queued = QueuedCommands.Send([], "RESTART", 1);
+        var result = new ControlLoop(solver, new SingleProcessCoordinator(), Options(tolerance: 1e-3, sync: SyncPolicy.Every(5)), queued.Services).Run();
 
         // Restart at the first sync (iteration 1), then 0.9^66 < 1e-3 is reached 66 iterations later.
         Assert.Equal(RunOutcome.Converged, result.Outcome);
@@ -144,7 +111,7 @@ public sealed class ControlLoopTests
         Assert.Equal(1, result.Restarts);
         Assert.Equal(66, result.Iteration);
         Assert.Equal(67, result.TotalIterations);
-        Assert.Equal(1, journal.Snapshot().Single().AppliedIteration);
+        Assert.Equal(1, queued.Journal.Snapshot().Single().AppliedIteration);
     }
 
     [Fact]
@@ -177,5 +144,42 @@ public sealed class ControlLoopTests
         Assert.Equal("FAILED", result["outcome"]);
         Assert.Equal("rank 0: InvalidOperationException: boom <b>", result["message"]);
         Assert.Contains("Failed", File.ReadAllText(Path.Combine(service, "status.html")), StringComparison.Ordinal);
+    }
+
+    /// <summary>Rank 0's intake with messages already received from a second process, ready for a loop.</summary>
+    private sealed class QueuedCommands : IDisposable
+    {
+        private readonly Convergence.Intake.CommandIntake _intake;
+
+        private QueuedCommands(Convergence.Intake.CommandIntake intake, CommandJournal journal, LiveStatus live)
+        {
+            _intake = intake;
+            Journal = journal;
+            Services = new RankZeroServices(intake, journal, live);
+        }
+
+        public CommandJournal Journal { get; }
+
+        public RankZeroServices Services { get; }
+
+        /// <summary>Appends <paramref name="messages"/> and waits until <paramref name="expected"/> commands were received.</summary>
+        public static QueuedCommands Send(IReadOnlyList<CustomCommand> commands, string messages, int expected)
+        {
+            var file = Path.Combine(Repo.NewTempFolder("loop"), "notifications.txt");
+            var journal = new CommandJournal();
+            var tail = new Convergence.Intake.NotificationTail(file);
+            var intake = new Convergence.Intake.CommandIntake(tail, new CommandParser(commands), journal, TimeSpan.FromMilliseconds(5), false, _ => { });
+            Notify.Append(file, messages);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (journal.ReceivedCount < expected)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"only {journal.ReceivedCount} of {expected} commands received in 10 s");
+                Thread.Sleep(5);
+            }
+
+            return new QueuedCommands(intake, journal, new LiveStatus("t", "geometric", 1, 1e-3, commands, journal));
+        }
+
+        public void Dispose() => _intake.Dispose();
     }
 }
