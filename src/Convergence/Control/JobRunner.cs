@@ -145,6 +145,30 @@ public sealed class JobRunner
             // taken down by this rank's abort, so waiting for it would lose the result.
             Directory.CreateDirectory(_options.ServiceDirectory);
             ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(_jobName, _coordinator.Rank, _coordinator.Size, error, exitCode));
+
+            // For the same reason the page would otherwise say "running" for ever: this rank cannot show
+            // rank 0's history or journal, but it can say that the job failed and why.
+            var failed = new StatusSnapshot
+            {
+                JobName = _jobName,
+                SolverName = _solver.Name,
+                State = JobState.Failed,
+                Ranks = _coordinator.Size,
+                Iteration = 0,
+                TotalIterations = 0,
+                Residual = double.NaN,
+                Tolerance = _options.Tolerance,
+                Restarts = 0,
+                Elapsed = TimeSpan.Zero,
+                IterationsPerSecond = 0,
+                History = [],
+                Journal = [],
+                CustomCommands = [],
+                Message = error,
+                UpdatedAt = DateTimeOffset.UtcNow,
+            };
+            AtomicFile.WriteAllText(_options.StatusFile, StatusPage.Render(failed));
+            StatusJson.WriteBeside(_options.StatusFile, failed);
         }
         catch (Exception writeError) when (writeError is IOException or UnauthorizedAccessException)
         {

@@ -15,7 +15,8 @@ public sealed class MpiControlSemanticsTests : ControlSemanticsContract
     public void ExceptionOnRank1_EndsTheWholeJobWithinSecondsAndWritesFailed()
     {
         var service = Repo.NewTempFolder("fail");
-        using var job = StartJob(service, "--n", "48", "--method", "jacobi", "--slow-ms", "1", "--fail-at-iteration", "40", "--fail-rank", "1");
+        // A long page interval: rank 0 writes its page at start only, so the page seen at the end is the failing rank's.
+        using var job = StartJob(service, "--n", "48", "--method", "jacobi", "--slow-ms", "1", "--fail-at-iteration", "40", "--fail-rank", "1", "--status-ms", "600000");
 
         // Generous for a loaded machine; a hang would hit it, a prompt abort takes well under a second.
         var exit = job.WaitForExit(TimeSpan.FromSeconds(30));
@@ -25,6 +26,9 @@ public sealed class MpiControlSemanticsTests : ControlSemanticsContract
         Assert.Equal("1", result["failed_rank"]);
         Assert.Contains("injected failure at iteration 40 on rank 1", result["message"], StringComparison.Ordinal);
         Assert.Contains("rank 1 failed", job.Stderr, StringComparison.Ordinal);
+        var page = new AngleSharp.Html.Parser.HtmlParser().ParseDocument(File.ReadAllText(Path.Combine(service, "status.html")));
+        Assert.Contains("injected failure at iteration 40 on rank 1", page.Body!.TextContent, StringComparison.Ordinal);
+        Assert.Contains("\"state\": \"failed\"", File.ReadAllText(Path.Combine(service, "status.json")), StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
