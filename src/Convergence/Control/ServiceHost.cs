@@ -85,7 +85,7 @@ public sealed class ServiceHost : IDisposable
         var journal = new CommandJournal(log.Write);
 
         // The parser is built before any thread starts: a bad custom command list throws here, cleanly.
-        var parser = new CommandParser(commands);
+        var parser = new CommandParser(commands, options.MaxLineBytes);
         var intake = new CommandIntake(tail, parser, journal, options.PollInterval, options.UseChangeNotifications, log.Write);
         var live = new LiveStatus(jobName, solverName, ranks, options.Tolerance, commands, journal);
         var reporter = new StatusReporter(live, options.StatusFile, options.StatusInterval, options.ProgressInterval, log.Write);
