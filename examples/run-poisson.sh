@@ -16,11 +16,11 @@ service=$(cd "$service" && pwd)
 echo "building (Release)..."
 dotnet build "$root/Convergence.sln" -c Release -v quiet -nologo -clp:ErrorsOnly >/dev/null
 dll="$root/examples/Poisson/bin/Release/net10.0/Poisson.dll"
-cli="$root/src/Convergence.Cli/bin/Release/net10.0/convergence.dll"
+cli="$root/src/Convergence.Cli/bin/Release/net10.0/convergence"
 
 cat <<MSG
 running the Poisson example on $ranks ranks; service folder: $service
-  status page:   $service/status.html   (or: dotnet $cli portal --service $service)
+  status page:   $service/status.html   (or in a browser: $cli portal --service $service)
   result:        $service/result.txt
   steer it from another terminal, e.g.:
     echo "CHANGE_TOLERANCE 1e-4" >> $service/notifications.txt

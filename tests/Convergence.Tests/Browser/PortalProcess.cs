@@ -25,7 +25,7 @@ public sealed partial class PortalProcess : IDisposable
     /// <summary>The notifications file it appends to.</summary>
     public string NotificationsFile => Path.Combine(ServiceFolder, "notifications.txt");
 
-    /// <summary>Starts <c>dotnet convergence.dll portal --service DIR --port 0 …</c> and waits for its URL.</summary>
+    /// <summary>Starts <c>dotnet Convergence.Cli.dll portal --service DIR --port 0 …</c> and waits for its URL.</summary>
     public static PortalProcess Start(string serviceFolder, params string[] extra)
     {
         var dll = Repo.Output("src/Convergence.Cli", "Convergence.Cli");
