@@ -24,6 +24,7 @@ public class ControlBoundaryBenchmarks
     private BenchmarkServices _services = null!;
     private ControlLoop _noSyncDue = null!;
     private ControlLoop _syncDue = null!;
+    private ControlLoop _piggyBack = null!;
     private ControlLoop _adaptive = null!;
 
     /// <summary>Builds one loop per cadence, all with rank 0's real services (watcher thread included).</summary>
@@ -37,7 +38,10 @@ public class ControlBoundaryBenchmarks
         _noSyncDue = new ControlLoop(_solver, _coordinator, options with { Sync = SyncPolicy.Every(1L << 40) }, _services.Services);
 
         // A sync at every boundary, nothing waiting: header reduction, queue check, status record.
-        _syncDue = new ControlLoop(_solver, _coordinator, options with { Sync = SyncPolicy.PiggyBack }, _services.Services);
+        _syncDue = new ControlLoop(_solver, _coordinator, options with { Sync = SyncPolicy.Every(1) }, _services.Services);
+
+        // Piggy-back: no header between the ~20 ms syncs, but every boundary reads the event flags.
+        _piggyBack = new ControlLoop(_solver, _coordinator, options with { Sync = SyncPolicy.PiggyBack }, _services.Services);
 
         // The default: a sync about every 20 ms of wall time.
         _adaptive = new ControlLoop(_solver, _coordinator, options with { Sync = SyncPolicy.Default }, _services.Services);
@@ -58,6 +62,10 @@ public class ControlBoundaryBenchmarks
     /// <summary>The control loop with a sync at every boundary and nothing pending.</summary>
     [Benchmark(OperationsPerInvoke = Iterations)]
     public double SyncDueNothingPending() => _syncDue.Run().Residual;
+
+    /// <summary>Piggy-back with nothing pending: the event flags read at every boundary, syncs on the cadence.</summary>
+    [Benchmark(OperationsPerInvoke = Iterations)]
+    public double PiggyBackNothingPending() => _piggyBack.Run().Residual;
 
     /// <summary>The default cadence (adaptive, ~20 ms between syncs).</summary>
     [Benchmark(OperationsPerInvoke = Iterations)]

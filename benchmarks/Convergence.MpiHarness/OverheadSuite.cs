@@ -212,7 +212,7 @@ internal sealed class OverheadSuite(ICoordinator world, HarnessOptions options)
         Variant.Uncontrolled => "uncontrolled (baseline)",
         Variant.UncontrolledAgain => "uncontrolled again (noise)",
         Variant.UncontrolledHeaderSized => $"uncontrolled, {ControlLoop.HeaderLength}-double reduction",
-        Variant.PiggyBack => "piggy-back (every iteration)",
+        Variant.PiggyBack => "piggy-back (sign flag)",
         Variant.Adaptive => "adaptive 20 ms (default)",
         Variant.EveryK => $"every {options.EveryK}",
         Variant.BroadcastEveryIteration => $"bcast {CommandPacket.Size} B every iteration",

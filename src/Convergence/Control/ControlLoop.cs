@@ -24,6 +24,11 @@ namespace Convergence.Control;
 /// fixed-size <see cref="CommandPacket"/> follow. All control decisions come from these collectives, so
 /// every rank takes them at the same iteration.
 /// </para>
+/// <para>
+/// With <see cref="SyncMode.PiggyBack"/>, events do not wait for the next sync: a rank with one waiting
+/// makes the sign of that iteration's one-double residual reduction negative (−∞), and every rank joins
+/// a full sync at once. The reduction's size is the uncontrolled solver's; the cost is a flag read.
+/// </para>
 /// <para>Call <see cref="Run"/> once, on the thread that owns MPI.</para>
 /// </remarks>
 public sealed class ControlLoop
@@ -54,6 +59,7 @@ public sealed class ControlLoop
     private long _lastSyncTimestamp;
     private long _lastSyncTotal;
     private long _distance = 1;
+    private bool _flagEvents;
     private long _nextRecord;
     private long _recordDistance = 1;
     private long _lastRecordTimestamp;
@@ -106,6 +112,10 @@ public sealed class ControlLoop
         schedule?.Reset(state.TotalIterations);
         var norm = _solver.Norm;
         var maxIterations = _options.MaxIterations;
+
+        // Piggy-back: a waiting event travels as the sign of every iteration's residual reduction, so
+        // the message stays one double; a maximum norm has no sign to spare and syncs on the cadence only.
+        _flagEvents = _options.Sync.Mode == SyncMode.PiggyBack && norm != ResidualNorm.Max;
         var nextSync = state.TotalIterations + 1;
         _lastSyncTotal = state.TotalIterations;
         _lastSyncTimestamp = started;
@@ -189,6 +199,11 @@ public sealed class ControlLoop
     /// </remarks>
     private bool IterateToSync(ControlLoopState state, long nextSync, ResidualNorm norm, long maxIterations, out double local)
     {
+        if (_flagEvents)
+        {
+            return IterateToSyncOrEvent(state, nextSync, norm == ResidualNorm.L2, maxIterations, out local);
+        }
+
         var iteration = state.Iteration;
         var total = state.TotalIterations;
         var residual = state.Residual;
@@ -217,6 +232,55 @@ public sealed class ControlLoop
         state.Residual = residual;
         return reachedSync;
     }
+
+    /// <summary>
+    /// <see cref="IterateToSync"/> for piggy-back (L2 or sum norm; kept separate so the other cadences'
+    /// hot path stays as it is): a rank with an event waiting (rank 0: a command; any rank: a signal)
+    /// contributes −∞ instead of its residual part. The sum is then −∞ or NaN on every rank alike, and every
+    /// rank leaves for a full sync at this iteration, whose header carries the real residual again. A NaN
+    /// from a diverging solver takes the same way and is judged there.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private bool IterateToSyncOrEvent(ControlLoopState state, long nextSync, bool l2, long maxIterations, out double local)
+    {
+        var iteration = state.Iteration;
+        var total = state.TotalIterations;
+        var residual = state.Residual;
+        var tolerance = state.Tolerance;
+        var reachedSync = false;
+        while (true)
+        {
+            local = _solver.Iterate();
+            iteration++;
+            total++;
+            if (total == nextSync)
+            {
+                reachedSync = true;
+                break;
+            }
+
+            var sum = _coordinator.AllreduceSum(EventWaiting() ? double.NegativeInfinity : local);
+            if (double.IsNaN(sum) || double.IsNegativeInfinity(sum))
+            {
+                reachedSync = true;
+                break;
+            }
+
+            residual = l2 ? Math.Sqrt(sum) : sum;
+            if (residual < tolerance || !double.IsFinite(residual) || iteration >= maxIterations)
+            {
+                break;
+            }
+        }
+
+        state.Iteration = iteration;
+        state.TotalIterations = total;
+        state.Residual = residual;
+        return reachedSync;
+    }
+
+    /// <summary>Piggy-back only: does this rank have something every rank must act on now?</summary>
+    private bool EventWaiting() => (Signals?.HasPending ?? false) || _services?.Intake is { IsEmpty: false };
 
     private static RunOutcome? Judge(ControlLoopState state, long maxIterations)
     {
@@ -273,16 +337,13 @@ public sealed class ControlLoop
     /// <summary>Rank 0 only: how many iterations until the next sync.</summary>
     private long NextDistance(long total, bool moreWaiting)
     {
-        // Only the adaptive cadence and rank 0's clocks (deadline, timed checkpoints) need the time: a
+        // Only the time-based cadences and rank 0's clocks (deadline, timed checkpoints) need the time: a
         // fixed cadence may sync at every iteration, where a clock read would be most of the boundary.
-        var now = _options.Sync.Mode == SyncMode.Adaptive || Schedule is not null || Budget is not null
+        var now = _options.Sync.Mode != SyncMode.EveryK || Schedule is not null || Budget is not null
             ? Stopwatch.GetTimestamp()
             : _lastSyncTimestamp;
         switch (_options.Sync.Mode)
         {
-            case SyncMode.PiggyBack:
-                _distance = 1;
-                break;
             case SyncMode.EveryK:
                 _distance = _options.Sync.K;
                 break;

@@ -11,7 +11,11 @@ public enum SyncMode
     /// <summary>Every K iterations, fixed.</summary>
     EveryK,
 
-    /// <summary>Every iteration: the control slots ride in every residual reduction.</summary>
+    /// <summary>
+    /// Events ride in every iteration's residual reduction as its sign (no extra doubles): a waiting
+    /// command or signal is acted on at the next iteration; housekeeping syncs (status, periodic
+    /// checkpoints, deadline) follow the adaptive cadence.
+    /// </summary>
     PiggyBack,
 }
 
@@ -38,8 +42,8 @@ public sealed record SyncPolicy(SyncMode Mode, TimeSpan Interval, long K)
         return new SyncPolicy(SyncMode.EveryK, TimeSpan.Zero, k);
     }
 
-    /// <summary>A sync at every iteration, inside the residual reduction.</summary>
-    public static SyncPolicy PiggyBack { get; } = new(SyncMode.PiggyBack, TimeSpan.Zero, 1);
+    /// <summary>Events flagged in every residual reduction; housekeeping syncs about every 20 ms.</summary>
+    public static SyncPolicy PiggyBack { get; } = new(SyncMode.PiggyBack, Default.Interval, 1);
 
     /// <summary>Parses <c>adaptive</c>, <c>adaptive:MS</c>, <c>every:K</c> or <c>piggyback</c>.</summary>
     /// <exception cref="FormatException">The text is none of these; the message says what is accepted.</exception>

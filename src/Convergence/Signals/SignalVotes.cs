@@ -67,6 +67,9 @@ public sealed class SignalVotes : IDisposable
         Interlocked.Or(ref _pending, bit);
     }
 
+    /// <summary>True while a vote waits to be taken; one volatile read, cheap enough for every iteration.</summary>
+    public bool HasPending => Volatile.Read(ref _pending) != 0;
+
     /// <summary>Takes this rank's pending votes (and clears them): a stop vote, a checkpoint vote.</summary>
     public (bool Stop, bool Checkpoint) Take()
     {

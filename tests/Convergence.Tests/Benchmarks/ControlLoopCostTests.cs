@@ -37,7 +37,7 @@ public sealed class ControlLoopCostTests
     public void ASyncAtEveryIterationStillHandsProgressToTheStatusPage()
     {
         using var rankZero = new RankZero();
-        var options = new RunOptions { Tolerance = 1e-12, MaxIterations = 50_000, Sync = SyncPolicy.PiggyBack };
+        var options = new RunOptions { Tolerance = 1e-12, MaxIterations = 50_000, Sync = SyncPolicy.Every(1) };
 
         var result = new ControlLoop(new CountingSolver(), new SingleProcessCoordinator(), options, rankZero.Services).Run();
 

@@ -146,6 +146,39 @@ public sealed class ControlLoopTests
         Assert.Contains("Failed", File.ReadAllText(Path.Combine(service, "status.html")), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("piggyback", 100)]
+    [InlineData("every:100000", 100_001)] // syncs at 1, 100001, …
+    public void PiggyBack_ActsOnACommandAtTheNextIteration_OtherCadencesAtTheNextSync(string sync, long expected)
+    {
+        var file = Path.Combine(Repo.NewTempFolder("piggy"), "notifications.txt");
+        var journal = new CommandJournal();
+        var tail = new Convergence.Intake.NotificationTail(file);
+        using var intake = new Convergence.Intake.CommandIntake(tail, new CommandParser(), journal, TimeSpan.FromMilliseconds(5), false, _ => { });
+        var solver = new GeometricSolver(factor: 0.99999)
+        {
+            // At iteration 100 a message arrives and the watcher has read it before the reduction.
+            OnIterate = i =>
+            {
+                if (i == 100)
+                {
+                    Notify.Append(file, "STOP");
+                    var deadline = DateTime.UtcNow.AddSeconds(10);
+                    while (journal.ReceivedCount < 1)
+                    {
+                        Assert.True(DateTime.UtcNow < deadline, "the watcher did not read the message");
+                        Thread.Sleep(1);
+                    }
+                }
+            },
+        };
+        var services = new RankZeroServices(intake, journal, new LiveStatus("t", "g", 1, 1e-9, [], journal));
+        var result = new ControlLoop(solver, new SingleProcessCoordinator(), Options(tolerance: 1e-9, sync: SyncPolicy.Parse(sync)), services).Run();
+
+        Assert.Equal(RunOutcome.Stopped, result.Outcome);
+        Assert.Equal(expected, result.TotalIterations);
+    }
+
     /// <summary>Rank 0's intake with messages already received from a second process, ready for a loop.</summary>
     private sealed class QueuedCommands : IDisposable
     {

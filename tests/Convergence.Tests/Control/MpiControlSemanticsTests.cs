@@ -65,3 +65,13 @@ public sealed class MpiControlSemanticsTests : ControlSemanticsContract
         Assert.False(File.Exists(Path.Combine(service, "result.txt")));
     }
 }
+
+/// <summary>The same contract with piggy-back cadence: events travel as the sign of the residual reduction.</summary>
+[Collection(MpiCollection.Name)]
+public sealed class MpiPiggyBackControlSemanticsTests : ControlSemanticsContract
+{
+    protected override int Ranks => 2;
+
+    protected override RunningProcess StartJob(string service, params string[] args) =>
+        RunningProcess.MpiRun(2, Poisson, ["--service", service, "--sync", "piggyback", .. args]);
+}
