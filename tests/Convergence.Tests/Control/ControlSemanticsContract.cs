@@ -49,6 +49,10 @@ public abstract partial class ControlSemanticsContract
         Assert.Equal(0.05, double.Parse(result["tolerance"], CultureInfo.InvariantCulture));
         Assert.True(double.Parse(result["residual"], CultureInfo.InvariantCulture) < 0.05, job.Output);
         Assert.All(EndLines(job.Stdout), e => Assert.Equal(("CONVERGED", result["iteration"], result["total_iterations"]), e));
+
+        // A clean end leaves a clean log: no MPI teardown noise such as yaksa's leaked-handle warning.
+        Assert.DoesNotContain("yaksa", job.Output, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(string.Empty, job.Stderr);
     }
 
     [Fact]
