@@ -197,13 +197,18 @@ public sealed class ControlLoop
     /// own reduction and a few register compares: no store to and reload from the state object on the
     /// loop's critical path. The state is written back on the way out, before anything else reads it.
     /// </remarks>
-    private bool IterateToSync(ControlLoopState state, long nextSync, ResidualNorm norm, long maxIterations, out double local)
-    {
-        if (_flagEvents)
-        {
-            return IterateToSyncOrEvent(state, nextSync, norm == ResidualNorm.L2, maxIterations, out local);
-        }
+    private bool IterateToSync(ControlLoopState state, long nextSync, ResidualNorm norm, long maxIterations, out double local) =>
+        _flagEvents
+            ? IterateToSync(new FlaggedReduction(this, norm == ResidualNorm.L2), state, nextSync, maxIterations, out local)
+            : IterateToSync(new PlainReduction(this, norm), state, nextSync, maxIterations, out local);
 
+    /// <summary>
+    /// The loop itself, compiled once per reduction: <typeparamref name="TReduction"/> is a struct, so each
+    /// cadence gets its own machine code with the reduction inlined and pays nothing for the other's.
+    /// </summary>
+    private bool IterateToSync<TReduction>(TReduction reduction, ControlLoopState state, long nextSync, long maxIterations, out double local)
+        where TReduction : struct, IStretchReduction
+    {
         var iteration = state.Iteration;
         var total = state.TotalIterations;
         var residual = state.Residual;
@@ -214,13 +219,13 @@ public sealed class ControlLoop
             local = _solver.Iterate();
             iteration++;
             total++;
-            if (total == nextSync)
+            if (total == nextSync || !reduction.TryReduce(local, out var reduced))
             {
                 reachedSync = true;
                 break;
             }
 
-            residual = Reduce(norm, local);
+            residual = reduced;
             if (residual < tolerance || !double.IsFinite(residual) || iteration >= maxIterations)
             {
                 break;
@@ -233,50 +238,36 @@ public sealed class ControlLoop
         return reachedSync;
     }
 
+    /// <summary>How an iteration between syncs reduces its residual; false asks every rank for a full sync now.</summary>
+    private interface IStretchReduction
+    {
+        bool TryReduce(double local, out double residual);
+    }
+
+    /// <summary>Every cadence but piggy-back: the solver's own reduction, nothing else.</summary>
+    private readonly struct PlainReduction(ControlLoop loop, ResidualNorm norm) : IStretchReduction
+    {
+        public bool TryReduce(double local, out double residual)
+        {
+            residual = loop.Reduce(norm, local);
+            return true;
+        }
+    }
+
     /// <summary>
-    /// <see cref="IterateToSync"/> for piggy-back (L2 or sum norm; kept separate so the other cadences'
-    /// hot path stays as it is): a rank with an event waiting (rank 0: a command; any rank: a signal)
+    /// Piggy-back (L2 or sum norm): a rank with an event waiting (rank 0: a command; any rank: a signal)
     /// contributes −∞ instead of its residual part. The sum is then −∞ or NaN on every rank alike, and every
     /// rank leaves for a full sync at this iteration, whose header carries the real residual again. A NaN
     /// from a diverging solver takes the same way and is judged there.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private bool IterateToSyncOrEvent(ControlLoopState state, long nextSync, bool l2, long maxIterations, out double local)
+    private readonly struct FlaggedReduction(ControlLoop loop, bool l2) : IStretchReduction
     {
-        var iteration = state.Iteration;
-        var total = state.TotalIterations;
-        var residual = state.Residual;
-        var tolerance = state.Tolerance;
-        var reachedSync = false;
-        while (true)
+        public bool TryReduce(double local, out double residual)
         {
-            local = _solver.Iterate();
-            iteration++;
-            total++;
-            if (total == nextSync)
-            {
-                reachedSync = true;
-                break;
-            }
-
-            var sum = _coordinator.AllreduceSum(EventWaiting() ? double.NegativeInfinity : local);
-            if (double.IsNaN(sum) || double.IsNegativeInfinity(sum))
-            {
-                reachedSync = true;
-                break;
-            }
-
+            var sum = loop._coordinator.AllreduceSum(loop.EventWaiting() ? double.NegativeInfinity : local);
             residual = l2 ? Math.Sqrt(sum) : sum;
-            if (residual < tolerance || !double.IsFinite(residual) || iteration >= maxIterations)
-            {
-                break;
-            }
+            return !(double.IsNaN(sum) || double.IsNegativeInfinity(sum));
         }
-
-        state.Iteration = iteration;
-        state.TotalIterations = total;
-        state.Residual = residual;
-        return reachedSync;
     }
 
     /// <summary>Piggy-back only: does this rank have something every rank must act on now?</summary>
