@@ -20,14 +20,9 @@ public static class MathNetJob
     /// <param name="solverHelp">The job's own options, for <c>--help</c>.</param>
     public static int Run(string[] args, Func<JobSetup, MathNetProblem> createProblem, RunOptions? defaults = null, string? solverHelp = null)
     {
-        if (args.Contains("--help") || args.Contains("-h"))
+        if (RunOptionsParser.WantsHelp(args))
         {
-            Console.Out.WriteLine($"Options (command line first, then environment, then defaults):{Environment.NewLine}{RunOptionsParser.Help}");
-            if (solverHelp is not null)
-            {
-                Console.Out.WriteLine($"Solver options:{Environment.NewLine}{solverHelp}");
-            }
-
+            RunOptionsParser.PrintHelp(solverHelp);
             return ExitCodes.Success;
         }
 

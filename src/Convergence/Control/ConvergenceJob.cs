@@ -22,15 +22,11 @@ public static class ConvergenceJob
         var log = new JobLog(coordinator.Size > 1 && !isRoot ? $"[rank {coordinator.Rank}] " : string.Empty);
         try
         {
-            if (args.Contains("--help") || args.Contains("-h"))
+            if (RunOptionsParser.WantsHelp(args))
             {
                 if (isRoot)
                 {
-                    Console.Out.WriteLine($"Options (command line first, then environment, then defaults):{Environment.NewLine}{RunOptionsParser.Help}");
-                    if (solverHelp is not null)
-                    {
-                        Console.Out.WriteLine($"Solver options:{Environment.NewLine}{solverHelp}");
-                    }
+                    RunOptionsParser.PrintHelp(solverHelp);
                 }
 
                 return ExitCodes.Success;

@@ -39,6 +39,19 @@ internal static class RunOptionsParser
         Environment.NewLine,
         Options.Select(o => $"  {o.Name} {o.ValueName ?? string.Empty,-8} {o.Help} (env {o.Variable})"));
 
+    /// <summary>True when the command line asks for help.</summary>
+    public static bool WantsHelp(IReadOnlyList<string> args) => args.Contains("--help") || args.Contains("-h");
+
+    /// <summary>Prints the framework's options, then the solver's own, to stdout.</summary>
+    public static void PrintHelp(string? solverHelp)
+    {
+        Console.Out.WriteLine($"Options (command line first, then environment, then defaults):{Environment.NewLine}{Help}");
+        if (solverHelp is not null)
+        {
+            Console.Out.WriteLine($"Solver options:{Environment.NewLine}{solverHelp}");
+        }
+    }
+
     public static RunOptions Parse(IReadOnlyList<string> args, out List<string> remaining, RunOptions defaults, Func<string, string?> environment)
     {
         var options = defaults;
