@@ -22,12 +22,15 @@ internal sealed class CallCostSuite(ICoordinator world, HarnessOptions options)
         var table = new StringBuilder();
         table.AppendLine(CultureInfo.InvariantCulture, $"Call costs: {calls} calls in a loop, median of {repeats} repeats, slowest rank");
         table.AppendLine("call                                          us/call");
-        var values = new double[ControlLoop.HeaderLength];
+        var values = new double[1024];
         var rows = new (string Label, Action Call)[]
         {
             ("allreduce 1 double (the residual)", () => world.AllreduceSum(1.0)),
             ("allreduce 2 doubles", () => world.AllreduceSum(values.AsSpan(0, 2))),
-            ($"allreduce {ControlLoop.HeaderLength} doubles (the sync header)", () => world.AllreduceSum(values)),
+            ($"allreduce {ControlLoop.HeaderLength} doubles (the sync header)", () => world.AllreduceSum(values.AsSpan(0, ControlLoop.HeaderLength))),
+            ("allreduce 32 doubles (largest on the stack)", () => world.AllreduceSum(values.AsSpan(0, 32))),
+            ("allreduce 160 doubles (reused buffer)", () => world.AllreduceSum(values.AsSpan(0, 160))),
+            ("allreduce 1024 doubles", () => world.AllreduceSum(values)),
             ($"bcast {CommandPacket.Size} B (the command packet)", () =>
             {
                 var packet = default(CommandPacket);

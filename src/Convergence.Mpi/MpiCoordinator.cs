@@ -14,7 +14,12 @@ namespace Convergence.Mpi;
 /// </remarks>
 public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
 {
-    private const int MaxReduceLength = 64;
+    // The control loop's reductions (the sync header, a handful of doubles) get their result buffer on the
+    // stack; longer ones (tables that grow with the rank count) reuse one buffer that grows to the longest
+    // length seen, so no reduction is capped and none allocates per call.
+    private const int StackReduceLength = 32;
+
+    private double[] _reduceBuffer = [];
 
     /// <summary>Creates the coordinator; <see cref="MpiRuntime.Initialize"/> must have run.</summary>
     public MpiCoordinator()
@@ -48,18 +53,18 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
     /// <inheritdoc />
     public void AllreduceSum(Span<double> values)
     {
-        if (values.Length > MaxReduceLength)
+        if (values.Length > StackReduceLength)
         {
-            throw new ArgumentOutOfRangeException(nameof(values), values.Length, $"at most {MaxReduceLength} values per reduction");
+            if (_reduceBuffer.Length < values.Length)
+            {
+                _reduceBuffer = new double[values.Length];
+            }
+
+            Reduce(values, _reduceBuffer.AsSpan(0, values.Length));
+            return;
         }
 
-        var result = stackalloc double[values.Length];
-        fixed (double* send = values)
-        {
-            MpiException.Check(MPI_Allreduce((IntPtr)send, (IntPtr)result, values.Length, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
-        }
-
-        new ReadOnlySpan<double>(result, values.Length).CopyTo(values);
+        Reduce(values, stackalloc double[values.Length]);
     }
 
     /// <inheritdoc />
@@ -109,6 +114,18 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
                     MPI_COMM_WORLD, out _),
                 "MPI_Sendrecv");
         }
+    }
+
+    /// <summary>Sums <paramref name="values"/> over all ranks into <paramref name="result"/>, then copies it back.</summary>
+    private static void Reduce(Span<double> values, Span<double> result)
+    {
+        fixed (double* send = values)
+        fixed (double* receive = result)
+        {
+            MpiException.Check(MPI_Allreduce((IntPtr)send, (IntPtr)receive, values.Length, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+        }
+
+        result.CopyTo(values);
     }
 
     private static double Allreduce(double value, int op)

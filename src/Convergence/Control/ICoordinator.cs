@@ -26,7 +26,7 @@ public interface ICoordinator
     /// <summary>The maximum of <paramref name="value"/> over all ranks.</summary>
     double AllreduceMax(double value);
 
-    /// <summary>Element-wise sum over all ranks, in place.</summary>
+    /// <summary>Element-wise sum over all ranks, in place; any length (tables that grow with <see cref="Size"/> included).</summary>
     void AllreduceSum(Span<double> values);
 
     /// <summary>Sends rank 0's packet to every rank; on the others, <paramref name="packet"/> is overwritten.</summary>
