@@ -13,6 +13,7 @@ public sealed record PoissonOptions
           --output DIR           write the final field as VTK image data (one .vti per rank + .pvti)
           --slow-ms X            sleep X ms in every iteration (to steer a small run by hand or in tests)
           --fail-at-iteration K  throw at iteration K (with --fail-rank R, default 1): tests the abort path
+          message RELAXATION W   while it runs: SOR factor (0 < W < 2) or Jacobi weight (0 < W <= 1)
         """;
 
     /// <summary>Interior points per side.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Convergence.Commands;
 using Convergence.Control;
 using Convergence.Solver;
 
@@ -25,7 +26,10 @@ public sealed partial class PoissonSolver : IIterativeSolver
     private readonly int _rows;
     private readonly int _stride;
     private readonly double _h;
-    private readonly double _omega;
+
+    // SOR's over-relaxation factor (the optimal one unless a RELAXATION command set another), or the
+    // Jacobi weight (1: plain Jacobi). Kept across RESTART, like the tolerance.
+    private double _relaxation;
 
     // The field, its Jacobi partner and h²f, allocated once: the sweep must not allocate (GC pauses on
     // one rank stall every rank at the next reduction).
@@ -55,7 +59,7 @@ public sealed partial class PoissonSolver : IIterativeSolver
         _rows = (int)((long)_n * (rank + 1) / size) - _row0;
         _stride = _n + 2;
         _h = 1.0 / (_n + 1);
-        _omega = 2.0 / (1.0 + Math.Sin(Math.PI * _h));
+        _relaxation = options.Sor ? 2.0 / (1.0 + Math.Sin(Math.PI * _h)) : 1.0;
         _u = new double[(_rows + 2) * _stride];
         _next = options.Sor ? [] : new double[(_rows + 2) * _stride];
         _h2f = new double[(_rows + 2) * _stride];
@@ -63,6 +67,16 @@ public sealed partial class PoissonSolver : IIterativeSolver
 
     /// <inheritdoc />
     public string Name => _options.Sor ? "poisson-2d-sor" : "poisson-2d-jacobi";
+
+    /// <inheritdoc />
+    public IReadOnlyList<CustomCommand> Commands =>
+    [
+        new(
+            "RELAXATION",
+            _options.Sor ? "RELAXATION <factor between 0 and 2>" : "RELAXATION <weight above 0, at most 1>",
+            _options.Sor ? "SOR over-relaxation factor (optimal by default)" : "Jacobi weight (1 by default)",
+            ValidateRelaxation),
+    ];
 
     /// <summary>The largest error against the exact solution, known after <see cref="Finish"/>.</summary>
     public double MaxError => _maxError;
@@ -73,6 +87,7 @@ public sealed partial class PoissonSolver : IIterativeSolver
         get
         {
             yield return ("grid", $"{_n}x{_n}");
+            yield return ("relaxation", _relaxation.ToString("R", CultureInfo.InvariantCulture));
             if (!double.IsNaN(_maxError))
             {
                 yield return ("max_error", _maxError.ToString("R", CultureInfo.InvariantCulture));
@@ -145,6 +160,10 @@ public sealed partial class PoissonSolver : IIterativeSolver
     }
 
     /// <inheritdoc />
+    public void ApplyCommand(ControlCommand command) =>
+        _relaxation = double.Parse(command.Arguments, NumberStyles.Float, CultureInfo.InvariantCulture);
+
+    /// <inheritdoc />
     public void Finish(RunResult result)
     {
         // Collective: every rank is here at the same point, so the halo exchange and reduction are safe.
@@ -194,7 +213,7 @@ public sealed partial class PoissonSolver : IIterativeSolver
     private unsafe double SorSweep(int colour)
     {
         var sum = 0.0;
-        var quarterOmega = _omega * 0.25;
+        var quarterOmega = _relaxation * 0.25;
         fixed (double* u = _u, f = _h2f)
         {
             for (var lr = 1; lr <= _rows; lr++)
@@ -217,6 +236,7 @@ public sealed partial class PoissonSolver : IIterativeSolver
     private unsafe double JacobiSweep()
     {
         var sum = 0.0;
+        var quarterWeight = _relaxation * 0.25;
         fixed (double* u = _u, next = _next, f = _h2f)
         {
             for (var lr = 1; lr <= _rows; lr++)
@@ -226,13 +246,26 @@ public sealed partial class PoissonSolver : IIterativeSolver
                 {
                     var k = row + j;
                     var s = f[k] + u[k - 1] + u[k + 1] + u[k - _stride] + u[k + _stride] - (4 * u[k]);
-                    next[k] = u[k] + (0.25 * s);
+                    next[k] = u[k] + (quarterWeight * s);
                     sum += s * s;
                 }
             }
         }
 
         return sum;
+    }
+
+    /// <summary>Rank 0, before the command is sent to every rank: a finite number in the method's range.</summary>
+    private string? ValidateRelaxation(string arguments)
+    {
+        if (!double.TryParse(arguments, NumberStyles.Float, CultureInfo.InvariantCulture, out var w) || !double.IsFinite(w))
+        {
+            return $"'{arguments}' is not a number";
+        }
+
+        return _options.Sor
+            ? w is > 0 and < 2 ? null : $"the SOR factor must be between 0 and 2 (exclusive), got {arguments}"
+            : w is > 0 and <= 1 ? null : $"the Jacobi weight must be above 0 and at most 1, got {arguments}";
     }
 
     private void ExchangeHalos(double[] field)

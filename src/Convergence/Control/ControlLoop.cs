@@ -96,6 +96,13 @@ public sealed class ControlLoop
     /// <summary>Rank 0's wall-time budget; ignored on other ranks.</summary>
     public WallTimeBudget? Budget { get; init; }
 
+    /// <summary>
+    /// The log of a rank other than 0: it gets <c>command applied seq=N id=ID iteration=I total=T</c> for
+    /// every command this rank applies (rank 0's journal writes the same line with the text), so the job's
+    /// log shows each rank applying each command at the same iteration. Ignored on rank 0.
+    /// </summary>
+    public Action<string>? RankLog { get; init; }
+
     /// <summary>Runs until convergence, a command, the iteration limit or divergence.</summary>
     public RunResult Run()
     {
@@ -496,6 +503,11 @@ public sealed class ControlLoop
         }
 
         journal?.Applied(packet.Sequence, appliedAt, appliedAtTotal, note);
+        if (_coordinator.Rank != 0 && RankLog is not null)
+        {
+            RankLog(FormattableString.Invariant($"command applied seq={packet.Sequence} id={command.ClientId ?? "-"} iteration={appliedAt} total={appliedAtTotal}"));
+        }
+
         return (outcome, message);
     }
 

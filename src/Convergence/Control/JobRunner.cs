@@ -62,6 +62,7 @@ public sealed class JobRunner
                 RestoreHandler = checkpoints is null ? null : checkpoints.Restore,
                 ResumeHandler = checkpoints is not null && _options.Resume ? checkpoints.Resume : null,
                 Signals = signals,
+                RankLog = isRoot ? null : _log.Write,
                 Schedule = isRoot && checkpoints is not null && _options.CheckpointEvery is { } period ? new CheckpointSchedule(period, 0) : null,
                 Budget = isRoot && _options.Deadline is { } deadline ? new WallTimeBudget(deadline, _options.DeadlineMargin) : null,
             };
