@@ -50,7 +50,7 @@ public sealed record PoissonOptions
                 "--output" => o with { OutputDirectory = Value() },
                 "--slow-ms" => o with { SlowMilliseconds = Number(name, Value(), 0, 60_000) },
                 "--fail-at-iteration" => o with { FailAtIteration = (long)Number(name, Value(), 1, long.MaxValue) },
-                "--fail-rank" => o with { FailRank = (int)Number(name, Value(), 0, 1 << 20) },
+                "--fail-rank" => o with { FailRank = (int)Number(name, Value(), 0, int.MaxValue) },
                 _ => throw new OptionsException($"unknown option '{name}'"),
             };
         }

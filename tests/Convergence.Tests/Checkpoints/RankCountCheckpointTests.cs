@@ -141,7 +141,7 @@ public sealed partial class RankCountCheckpointTests(ITestOutputHelper output)
     }
 
     private static RunningProcess Start(int ranks, string service, params string[] args) =>
-        RunningProcess.MpiRun(ranks, PoissonJob.Dll, ["--service", service, .. PoissonJob.Small, .. args], Oversubscribed.Environment(ranks));
+        RunningProcess.MpiRun(ranks, PoissonJob.Dll, ["--service", service, .. PoissonJob.Small, .. args]);
 
     private static void ExpectExit(RunningProcess job, int expected)
     {

@@ -22,7 +22,7 @@ public abstract class RankCountControlSemanticsTests : ControlSemanticsContract
 
     /// <inheritdoc />
     protected override RunningProcess StartJob(string service, params string[] args) =>
-        RunningProcess.MpiRun(Ranks, Poisson, ["--service", service, .. args], Oversubscribed.Environment(Ranks));
+        RunningProcess.MpiRun(Ranks, Poisson, ["--service", service, .. args]);
 }
 
 /// <summary>The contract on one MPI rank (the MPI coordinator alone, not the single-process one).</summary>
