@@ -96,6 +96,9 @@ public sealed class ControlLoop
     /// <summary>Rank 0's wall-time budget; ignored on other ranks.</summary>
     public WallTimeBudget? Budget { get; init; }
 
+    /// <summary>This rank's failure route: a background thread's failure is turned into this thread's exception at the next sync.</summary>
+    internal FailureRoute? Failures { get; init; }
+
     /// <summary>Runs until convergence, a command, the iteration limit or divergence.</summary>
     public RunResult Run()
     {
@@ -297,6 +300,9 @@ public sealed class ControlLoop
 
     private long Sync(ResidualNorm norm, double local, ControlLoopState state)
     {
+        // A background thread failed (already recorded): this rank leaves here and its main thread
+        // aborts the job, the only thread allowed to call MPI. A volatile read, at syncs only.
+        Failures?.ThrowIfPending();
         var header = _header.AsSpan();
         header.Clear();
         header[SlotResidual] = norm == ResidualNorm.Max ? 0 : local;
