@@ -168,13 +168,26 @@ internal sealed partial class FailureRoute
         Console.Error.WriteLine($"convergence: rank {_coordinator.Rank} failed on a background thread ({name}): {exception}");
         Console.Error.Flush();
         var error = $"rank {_coordinator.Rank}: {text} (on thread {name})";
-        try
+
+        // Recorded on a thread of its own with a bounded wait: the failed thread may be one the recording
+        // waits for (the reporter, while the main thread finishes), and nothing may keep the watchdog below
+        // from running.
+        var recorder = new Thread(() =>
         {
-            Record(error, ExitCodes.Failed);
-        }
-        catch (Exception recordError)
+            try
+            {
+                Record(error, ExitCodes.Failed);
+            }
+            catch (Exception recordError)
+            {
+                Console.Error.WriteLine($"convergence: rank {_coordinator.Rank}: recording the failure failed too: {recordError.Message}");
+            }
+        })
+        { IsBackground = true, Name = "convergence-failure-record" };
+        recorder.Start();
+        if (!recorder.Join(HandOverTimeout + TimeSpan.FromSeconds(5)))
         {
-            Console.Error.WriteLine($"convergence: rank {_coordinator.Rank}: recording the failure failed too: {recordError.Message}");
+            Console.Error.WriteLine($"convergence: rank {_coordinator.Rank}: recording the failure did not finish in time; ending the job without it");
         }
 
         _pending = error;
