@@ -105,7 +105,15 @@ public sealed class ServiceHost : IDisposable
             // Before any other rank may fail (they wait for rank 0 at a barrier): an earlier run's
             // reports must not be taken for this one's.
             var reports = new PeerFailureReports(options.ServiceDirectory);
-            reports.Clear();
+            try
+            {
+                reports.Clear();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                log.Write($"cannot clear {reports.Folder} from an earlier run: {ex.Message}; remove it, or a failure on another rank may not be recorded by rank 0");
+            }
+
             host._peerFailures = new PeerFailureWatcher(reports, options.PollInterval, host.RecordPeerFailure, log.Write);
         }
 
