@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the Quick start needs on a Debian/Ubuntu host, only what is missing:
-#   mpich (mpirun, libmpich.so.12) always; with --tests also chromium and shellcheck.
+#   mpich (mpirun, libmpich.so.12) always; with --tests also chromium, shellcheck and strace.
 # Needs root or password-less sudo to install; otherwise says exactly what to install.
 set -euo pipefail
 
 want=(mpich)
 if [[ "${1:-}" == "--tests" ]]; then
-  want+=(chromium shellcheck)
+  want+=(chromium shellcheck strace)
 fi
 
 missing=()
@@ -16,6 +16,7 @@ for pkg in "${want[@]}"; do
     mpich) command -v mpirun >/dev/null 2>&1 && [[ "$(ldconfig -p 2>/dev/null)" == *libmpich.so.12* ]] || missing+=(mpich) ;;
     chromium) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;
     shellcheck) command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck) ;;
+    strace) command -v strace >/dev/null 2>&1 || missing+=(strace) ;;
   esac
 done
 

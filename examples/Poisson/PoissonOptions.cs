@@ -13,6 +13,10 @@ public sealed record PoissonOptions
           --output DIR           write the final field as VTK image data (one .vti per rank + .pvti)
           --slow-ms X            sleep X ms in every iteration (to steer a small run by hand or in tests)
           --fail-at-iteration K  throw at iteration K (with --fail-rank R, default 1): tests the abort path
+          --fail-rank R[,R…]|all the rank(s) that throw
+          --fail-on main|thread|thread-stuck
+                                 throw on the main thread (default), on a new background thread, or on
+                                 a background thread while the main thread stops making progress
           message RELAXATION W   while it runs: SOR factor (0 < W < 2) or Jacobi weight (0 < W <= 1)
         """;
 
@@ -31,8 +35,14 @@ public sealed record PoissonOptions
     /// <summary>Iteration (total over the run) at which to throw; 0 for never.</summary>
     public long FailAtIteration { get; init; }
 
-    /// <summary>The rank that throws.</summary>
-    public int FailRank { get; init; } = 1;
+    /// <summary>The ranks that throw (null: every rank).</summary>
+    public IReadOnlySet<int>? FailRanks { get; init; } = new HashSet<int> { 1 };
+
+    /// <summary>Where the injected failure is thrown.</summary>
+    public FailureSite FailOn { get; init; } = FailureSite.Main;
+
+    /// <summary>True when <paramref name="rank"/> is one that throws.</summary>
+    public bool FailsOn(int rank) => FailRanks?.Contains(rank) ?? true;
 
     /// <summary>Parses the arguments the framework left.</summary>
     /// <exception cref="OptionsException">An unknown option or a bad value.</exception>
@@ -50,13 +60,27 @@ public sealed record PoissonOptions
                 "--output" => o with { OutputDirectory = Value() },
                 "--slow-ms" => o with { SlowMilliseconds = Number(name, Value(), 0, 60_000) },
                 "--fail-at-iteration" => o with { FailAtIteration = (long)Number(name, Value(), 1, long.MaxValue) },
-                "--fail-rank" => o with { FailRank = (int)Number(name, Value(), 0, int.MaxValue) },
+                "--fail-rank" => o with { FailRanks = Ranks(name, Value()) },
+                "--fail-on" => o with { FailOn = Site(Value()) },
                 _ => throw new OptionsException($"unknown option '{name}'"),
             };
         }
 
         return o;
     }
+
+    private static HashSet<int>? Ranks(string name, string v) =>
+        v.Equals("all", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : v.Split(',').Select(r => (int)Number(name, r.Trim(), 0, int.MaxValue)).ToHashSet();
+
+    private static FailureSite Site(string v) => v.ToLowerInvariant() switch
+    {
+        "main" => FailureSite.Main,
+        "thread" => FailureSite.Thread,
+        "thread-stuck" => FailureSite.ThreadWhileMainStuck,
+        _ => throw new OptionsException($"--fail-on must be main, thread or thread-stuck, got '{v}'"),
+    };
 
     private static bool Method(string v) => v.ToLowerInvariant() switch
     {

@@ -127,13 +127,29 @@ public sealed partial class PoissonSolver : IIterativeSolver
         _inverseNormSquared = 1.0 / context.Coordinator.AllreduceSum(normSquared);
     }
 
+    /// <summary>The test hook: throws here, or on a thread of its own (see <see cref="FailureSite"/>).</summary>
+    private void InjectFailure()
+    {
+        var message = $"injected failure at iteration {_sweeps} on rank {_rank} (--fail-at-iteration)";
+        if (_options.FailOn == FailureSite.Main)
+        {
+            throw new InvalidOperationException(message);
+        }
+
+        new Thread(() => throw new InvalidOperationException(message)) { IsBackground = true, Name = "poisson-injected" }.Start();
+        if (_options.FailOn == FailureSite.ThreadWhileMainStuck)
+        {
+            Thread.Sleep(TimeSpan.FromHours(1));
+        }
+    }
+
     /// <inheritdoc />
     public double Iterate()
     {
         _sweeps++;
-        if (_options.FailAtIteration > 0 && _sweeps == _options.FailAtIteration && _rank == _options.FailRank)
+        if (_options.FailAtIteration > 0 && _sweeps == _options.FailAtIteration && _options.FailsOn(_rank))
         {
-            throw new InvalidOperationException($"injected failure at iteration {_sweeps} on rank {_rank} (--fail-at-iteration)");
+            InjectFailure();
         }
 
         if (_options.SlowMilliseconds > 0)

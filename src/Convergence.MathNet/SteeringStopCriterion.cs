@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Convergence.Commands;
 using Convergence.Control;
@@ -28,12 +29,29 @@ namespace Convergence.MathNet;
 /// <see cref="CommandIntake.IsEmpty"/> read. Once a command has ended the run, every further call returns the same
 /// status (until <see cref="Reset"/>), because the solvers ask again after computing the true residual.
 /// </para>
+/// <para>
+/// Per call the work is one O(n) pass over the residual, allocation-free for dense vectors: <c>max|b|</c> is computed once per solve (the source
+/// vector does not change during one; a different vector object is measured anew). Progress goes to the
+/// status page the way the control loop records it: at most about every 10 ms of wall time, with the
+/// distance in iterations adapted from the measured rate, so the lock and the clock read are paid once
+/// every many iterations, not in each.
+/// </para>
 /// <para>Not thread-safe: MathNet calls it from the thread that runs <c>Solve</c>.</para>
 /// </remarks>
 public sealed class SteeringStopCriterion : IIterationStopCriterion<double>
 {
+    // The status page is rewritten about once a second; recording more often than every 10 ms buys nothing.
+    private static readonly long RecordTicks = Stopwatch.Frequency / 100;
+    private const int MaxRecordDistance = 1 << 20;
+
     private readonly ServiceHost? _host;
     private double _tolerance;
+    private Vector<double>? _source;
+    private double _sourceNorm;
+    private int _nextRecord;
+    private int _recordDistance = 1;
+    private int _lastRecordIteration;
+    private long _lastRecordTimestamp;
     private IterationStatus _status = IterationStatus.Continue;
     private IterationStatus _commanded = IterationStatus.Continue;
     private int _lastIteration = -1;
@@ -111,12 +129,18 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>
             }
         }
 
-        var residualNorm = residualVector.InfinityNorm();
-        var sourceNorm = sourceVector.InfinityNorm();
-        LastResidual = sourceNorm > 0 ? residualNorm / sourceNorm : residualNorm;
-        if (newIteration)
+        if (!ReferenceEquals(sourceVector, _source))
         {
-            _host?.Live.Record(iterationNumber, iterationNumber, LastResidual, _tolerance);
+            _source = sourceVector;
+            _sourceNorm = MaxAbs(sourceVector);
+        }
+
+        var residualNorm = MaxAbs(residualVector);
+        var sourceNorm = _sourceNorm;
+        LastResidual = sourceNorm > 0 ? residualNorm / sourceNorm : residualNorm;
+        if (newIteration && _host is not null && iterationNumber >= _nextRecord)
+        {
+            Record(iterationNumber);
         }
 
         if (!double.IsFinite(residualNorm) || double.IsNaN(sourceNorm))
@@ -134,6 +158,11 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>
         _commanded = IterationStatus.Continue;
         _lastIteration = -1;
         _sinceCheck = 0;
+        _source = null;
+        _nextRecord = 0;
+        _recordDistance = 1;
+        _lastRecordIteration = 0;
+        _lastRecordTimestamp = 0;
         LastResidual = double.NaN;
         CommandedOutcome = null;
         CommandMessage = null;
@@ -175,6 +204,52 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>
 
             journal.Applied(pending.Sequence, iteration, iteration, note);
         }
+    }
+
+    /// <summary>
+    /// <c>max|x|</c> without allocating for a dense vector (MathNet's <c>InfinityNorm</c> allocates a temporary of
+    /// the vector's size per call here); the same value, exactly, and NaN if any element is NaN.
+    /// </summary>
+    private static double MaxAbs(Vector<double> vector)
+    {
+        if (vector.AsArray() is not { } values)
+        {
+            return vector.InfinityNorm();
+        }
+
+        var max = 0.0;
+        foreach (var x in values)
+        {
+            var a = Math.Abs(x);
+            if (a > max)
+            {
+                max = a;
+            }
+            else if (double.IsNaN(a))
+            {
+                return double.NaN;
+            }
+        }
+
+        return max;
+    }
+
+    /// <summary>Hands progress to the status page and picks the next iteration to do so, about 10 ms on.</summary>
+    private void Record(int iteration)
+    {
+        _host!.Live.Record(iteration, iteration, LastResidual, _tolerance);
+        var now = Stopwatch.GetTimestamp();
+        if (_lastRecordTimestamp != 0 && iteration > _lastRecordIteration && now > _lastRecordTimestamp)
+        {
+            // Aim at the interval from the measured rate; grow at most 2x per step so that a slower phase
+            // cannot push the next record far beyond it.
+            var target = (long)(RecordTicks * (double)(iteration - _lastRecordIteration) / (now - _lastRecordTimestamp));
+            _recordDistance = (int)Math.Clamp(target, 1, Math.Min(2L * _recordDistance, MaxRecordDistance));
+        }
+
+        _lastRecordIteration = iteration;
+        _lastRecordTimestamp = now;
+        _nextRecord = iteration + _recordDistance;
     }
 
     private void End(IterationStatus status, RunOutcome outcome, string message)

@@ -6,7 +6,8 @@ namespace Convergence.Mpi;
 /// <summary>
 /// The entry point for an MPI solver's <c>Main</c>: starts MPI, runs the job through
 /// <see cref="ConvergenceJob"/> with an <see cref="MpiCoordinator"/>, and ends MPI. A rank that throws
-/// (also on a background thread) prints the error, writes a FAILED result and aborts every rank.
+/// (also on a background thread) prints the error, has one FAILED result written and aborts every rank
+/// from its main thread (<see cref="ConvergenceJob"/> does all of it).
 /// </summary>
 public static class MpiJob
 {
@@ -32,12 +33,6 @@ public static class MpiJob
             Console.Error.WriteLine($"convergence: cannot start MPI: {ex.Message} (or run with {SingleProcessOption})");
             return ExitCodes.Failed;
         }
-
-        AppDomain.CurrentDomain.UnhandledException += (_, e) =>
-        {
-            Console.Error.WriteLine($"convergence: rank {coordinator.Rank} failed on a background thread: {e.ExceptionObject}");
-            coordinator.Abort(ExitCodes.Failed);
-        };
 
         var code = ConvergenceJob.Run(args, coordinator, createSolver, defaults, solverHelp);
         MpiRuntime.Shutdown();

@@ -102,6 +102,8 @@ public sealed class ControlLoop
     /// log shows each rank applying each command at the same iteration. Ignored on rank 0.
     /// </summary>
     public Action<string>? RankLog { get; init; }
+    /// <summary>This rank's failure route: a background thread's failure is turned into this thread's exception at the next sync.</summary>
+    internal FailureRoute? Failures { get; init; }
 
     /// <summary>Runs until convergence, a command, the iteration limit or divergence.</summary>
     public RunResult Run()
@@ -304,6 +306,9 @@ public sealed class ControlLoop
 
     private long Sync(ResidualNorm norm, double local, ControlLoopState state)
     {
+        // A background thread failed (already recorded): this rank leaves here and its main thread
+        // aborts the job, the only thread allowed to call MPI. A volatile read, at syncs only.
+        Failures?.ThrowIfPending();
         var header = _header.AsSpan();
         header.Clear();
         header[SlotResidual] = norm == ResidualNorm.Max ? 0 : local;

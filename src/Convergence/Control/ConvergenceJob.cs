@@ -5,8 +5,9 @@ namespace Convergence.Control;
 
 /// <summary>
 /// The entry point a solver's <c>Main</c> calls: resolves options, builds the solver, runs the job and
-/// turns every way it can end into an exit code. If any rank fails, it prints the error and aborts the
-/// whole job through the coordinator: an allocation must never hang on a dead peer.
+/// turns every way it can end into an exit code. If any rank fails (on any thread), it prints the error,
+/// records one FAILED result (see <see cref="FailureRoute"/>) and aborts the whole job through the
+/// coordinator from the main thread: an allocation must never hang on a dead peer.
 /// </summary>
 public static class ConvergenceJob
 {
@@ -20,6 +21,12 @@ public static class ConvergenceJob
     {
         var isRoot = coordinator.Rank == 0;
         var log = new JobLog(coordinator.Size > 1 && !isRoot ? $"[rank {coordinator.Rank}] " : string.Empty);
+
+        // An exception no thread catches: recorded as FAILED, then the main thread aborts at its next sync
+        // (MPI is funneled: no MPI call from the failing thread); see FailureRoute for the last resort.
+        var failures = new FailureRoute(coordinator, log);
+        UnhandledExceptionEventHandler onUnhandled = (_, e) => failures.OnUnhandled(e.ExceptionObject);
+        AppDomain.CurrentDomain.UnhandledException += onUnhandled;
         try
         {
             if (RunOptionsParser.WantsHelp(args))
@@ -72,7 +79,7 @@ public static class ConvergenceJob
                 return ExitCodes.Usage;
             }
 
-            var runner = new JobRunner(coordinator, options!, solver!, log);
+            var runner = new JobRunner(coordinator, options!, solver!, log) { Failures = failures };
             var result = runner.Run();
             if (!isRoot)
             {
@@ -104,6 +111,7 @@ public static class ConvergenceJob
         }
         finally
         {
+            AppDomain.CurrentDomain.UnhandledException -= onUnhandled;
             log.Dispose();
         }
     }

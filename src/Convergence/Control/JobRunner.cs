@@ -39,10 +39,15 @@ public sealed class JobRunner
     /// <summary>Extra hooks for the loop (checkpoints); applied to the loop before it runs.</summary>
     public Func<ControlLoop, RankZeroServices?, ControlLoop>? ConfigureLoop { get; init; }
 
+    /// <summary>This rank's failure route (shared with the handler for background threads); a private one when unset.</summary>
+    internal FailureRoute? Failures { get; init; }
+
     /// <summary>Runs the job to its end on this rank. Collective.</summary>
     public RunResult Run()
     {
         var isRoot = _coordinator.Rank == 0;
+        var failures = Failures ?? new FailureRoute(_coordinator, _log);
+        failures.Prepare(_options, _jobName, _solver.Name);
         ServiceHost? host = null;
         try
         {
@@ -54,6 +59,7 @@ public sealed class JobRunner
 
             // Nobody may fail (and write FAILED) before rank 0 has written the placeholder.
             _coordinator.Barrier();
+            failures.Attach(host);
             var services = host?.Services;
             var checkpoints = StartCheckpoints(services);
             var loop = new ControlLoop(_solver, _coordinator, _options, services)
@@ -65,6 +71,7 @@ public sealed class JobRunner
                 RankLog = isRoot ? null : _log.Write,
                 Schedule = isRoot && checkpoints is not null && _options.CheckpointEvery is { } period ? new CheckpointSchedule(period, 0) : null,
                 Budget = isRoot && _options.Deadline is { } deadline ? new WallTimeBudget(deadline, _options.DeadlineMargin) : null,
+                Failures = failures,
             };
             loop = ConfigureLoop?.Invoke(loop, services) ?? loop;
             var result = loop.Run();
@@ -81,7 +88,7 @@ public sealed class JobRunner
         }
         catch (Exception ex)
         {
-            RecordFailure(ex, host);
+            failures.Record($"rank {_coordinator.Rank}: {ex.GetType().Name}: {ex.Message}", ex is OptionsException ? ExitCodes.Usage : ExitCodes.Failed);
             throw;
         }
         finally
@@ -128,52 +135,5 @@ public sealed class JobRunner
         }
 
         return manager;
-    }
-
-    private void RecordFailure(Exception ex, ServiceHost? host)
-    {
-        var error = $"rank {_coordinator.Rank}: {ex.GetType().Name}: {ex.Message}";
-        var exitCode = ex is OptionsException ? ExitCodes.Usage : ExitCodes.Failed;
-        if (host is not null)
-        {
-            host.Fail(error, exitCode);
-            return;
-        }
-
-        try
-        {
-            // Any rank may write the failure: rank 0 may be blocked in a collective and about to be
-            // taken down by this rank's abort, so waiting for it would lose the result.
-            Directory.CreateDirectory(_options.ServiceDirectory);
-            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(_jobName, _coordinator.Rank, _coordinator.Size, error, exitCode));
-
-            // For the same reason the page would otherwise say "running" for ever: this rank cannot show
-            // rank 0's history or journal, but it can say that the job failed and why.
-            var failed = new StatusSnapshot
-            {
-                JobName = _jobName,
-                SolverName = _solver.Name,
-                State = JobState.Failed,
-                Ranks = _coordinator.Size,
-                Iteration = 0,
-                TotalIterations = 0,
-                Residual = double.NaN,
-                Tolerance = _options.Tolerance,
-                Restarts = 0,
-                Elapsed = TimeSpan.Zero,
-                IterationsPerSecond = 0,
-                History = [],
-                Journal = [],
-                CustomCommands = [],
-                Message = error,
-                UpdatedAt = DateTimeOffset.UtcNow,
-            };
-            AtomicFile.WriteAllText(_options.StatusFile, StatusPage.Render(failed));
-            StatusJson.WriteBeside(_options.StatusFile, failed);
-        }
-        catch (Exception writeError) when (writeError is IOException or UnauthorizedAccessException)
-        {
-            _log.Write($"could not write the FAILED result to {_options.ResultFile}: {writeError.Message}");
-        }
     }
 }

@@ -22,6 +22,12 @@ namespace Convergence.Control;
 /// Create, finish and dispose on one thread; the watcher and reporter run on their own background threads
 /// and never call MPI. Only rank 0 (or the single process) creates a host.
 /// </para>
+/// <para>
+/// The job ends once: <see cref="Finish"/> and <see cref="Fail"/> may race (a failure on a background
+/// thread, or one handed over by another rank, against the main thread's end) and the first wins; the
+/// other returns without writing. After a failure the reporter has stopped, so no later "running" page
+/// can replace the FAILED one.
+/// </para>
 /// </remarks>
 public sealed class ServiceHost : IDisposable
 {
@@ -29,7 +35,11 @@ public sealed class ServiceHost : IDisposable
     private readonly JobLog _log;
     private readonly int _ranks;
     private readonly StatusReporter? _reporter;
+    private readonly object _endGate = new();
+    private readonly int _ownerThread = Environment.CurrentManagedThreadId;
+    private PeerFailureWatcher? _peerFailures;
     private bool _ended;
+    private bool _failed;
 
     private ServiceHost(RunOptions options, JobLog log, string jobName, int ranks, CommandIntake? intake, CommandJournal journal, LiveStatus live, StatusReporter? reporter)
     {
@@ -89,7 +99,25 @@ public sealed class ServiceHost : IDisposable
         var intake = new CommandIntake(tail, parser, journal, options.PollInterval, options.UseChangeNotifications, log.Write);
         var live = new LiveStatus(jobName, solverName, ranks, options.Tolerance, commands, journal);
         var reporter = new StatusReporter(live, options.StatusFile, options.StatusInterval, options.ProgressInterval, log.Write);
-        return new ServiceHost(options, log, jobName, ranks, intake, journal, live, reporter);
+        var host = new ServiceHost(options, log, jobName, ranks, intake, journal, live, reporter);
+        if (ranks > 1)
+        {
+            // Before any other rank may fail (they wait for rank 0 at a barrier): an earlier run's
+            // reports must not be taken for this one's.
+            var reports = new PeerFailureReports(options.ServiceDirectory);
+            try
+            {
+                reports.Clear();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                log.Write($"cannot clear {reports.Folder} from an earlier run: {ex.Message}; remove it, or a failure on another rank may not be recorded by rank 0");
+            }
+
+            host._peerFailures = new PeerFailureWatcher(reports, options.PollInterval, host.RecordPeerFailure, log.Write);
+        }
+
+        return host;
     }
 
     /// <summary>
@@ -98,8 +126,52 @@ public sealed class ServiceHost : IDisposable
     /// </summary>
     public void Finish(RunResult result, IEnumerable<(string Key, string Value)>? extraResultFields = null)
     {
-        ObjectDisposedException.ThrowIf(_ended, this);
-        _ended = true;
+        lock (_endGate)
+        {
+            if (_failed)
+            {
+                // A failure (a background thread, another rank) was recorded first and the job is going down.
+                return;
+            }
+
+            ObjectDisposedException.ThrowIf(_ended, this);
+            _ended = true;
+            FinishLocked(result, extraResultFields);
+        }
+    }
+
+    /// <summary>
+    /// Records a failure: final page in the Failed state and a FAILED result naming <paramref name="error"/>.
+    /// Never throws for I/O trouble (it is already handling one failure); logs it instead. May be called from
+    /// any thread; only the first of <see cref="Finish"/> and <see cref="Fail"/> writes.
+    /// </summary>
+    /// <param name="error">What went wrong, one line.</param>
+    /// <param name="exitCode">The exit code the result names (<see cref="ExitCodes.Usage"/> for a refused option).</param>
+    public void Fail(string error, int exitCode = ExitCodes.Failed) => FailAs(error, exitCode, 0);
+
+    /// <summary>Rank 0: records a failure seen by <paramref name="failedRank"/>; false if the job had already ended.</summary>
+    internal bool FailAs(string error, int exitCode, int failedRank)
+    {
+        lock (_endGate)
+        {
+            if (_ended)
+            {
+                return false;
+            }
+
+            _ended = true;
+            _failed = true;
+            FailLocked(error, exitCode, failedRank);
+            return true;
+        }
+    }
+
+    private bool RecordPeerFailure(int rank, string error, IReadOnlyList<(int Rank, string Error)> reports) =>
+        FailAs(error, ExitCodes.Failed, rank);
+
+    private void FinishLocked(RunResult result, IEnumerable<(string Key, string Value)>? extraResultFields)
+    {
+        _peerFailures?.Dispose();
         DrainLateCommands();
         Live.Finish(StateOf(result.Outcome), result.Iteration, result.TotalIterations, result.Residual, result.Tolerance, result.Message);
         _reporter?.StopAndWriteFinal();
@@ -110,44 +182,44 @@ public sealed class ServiceHost : IDisposable
         _log.Write($"result written to {_options.ResultFile}: {result.Message}");
     }
 
-    /// <summary>
-    /// Records a failure: final page in the Failed state and a FAILED result naming <paramref name="error"/>.
-    /// Never throws for I/O trouble (it is already handling one failure); logs it instead.
-    /// </summary>
-    /// <param name="error">What went wrong, one line.</param>
-    /// <param name="exitCode">The exit code the result names (<see cref="ExitCodes.Usage"/> for a refused option).</param>
-    public void Fail(string error, int exitCode = ExitCodes.Failed)
+    private void FailLocked(string error, int exitCode, int failedRank)
     {
-        if (_ended)
-        {
-            return;
-        }
+        _peerFailures?.Dispose();
 
-        _ended = true;
+        // The watcher's own thread may be the one that failed (or be busy); only the owner's thread stops
+        // and drains it. From elsewhere it keeps running until the abort: the page no longer changes.
+        var onOwnerThread = Environment.CurrentManagedThreadId == _ownerThread;
         try
         {
-            Intake?.StopAndDrain();
-            Live.Finish(JobState.Failed, 0, Live.TotalIterations, double.NaN, _options.Tolerance, error);
+            if (onOwnerThread)
+            {
+                Intake?.StopAndDrain();
+            }
+
+            // The page keeps where the job got to: the last iteration and residual recorded before the failure.
+            var last = Live.Snapshot(0);
+            Live.Finish(JobState.Failed, last.Iteration, last.TotalIterations, double.NaN, last.Tolerance, error);
             _reporter?.StopAndWriteFinal();
-            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(JobName, 0, _ranks, error, exitCode));
+            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(JobName, failedRank, _ranks, error, exitCode));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             _log.Write($"could not write the FAILED result to {_options.ResultFile}: {ex.Message}");
         }
 
-        Intake?.Dispose();
+        if (onOwnerThread)
+        {
+            Intake?.Dispose();
+        }
+
         _log.Write($"end outcome=FAILED {error}");
     }
 
     /// <summary>Stops the background threads; a host neither finished nor failed records a failure first.</summary>
     public void Dispose()
     {
-        if (!_ended)
-        {
-            Fail("the job ended without a result (the host was disposed early)");
-        }
-
+        Fail("the job ended without a result (the host was disposed early)");
+        _peerFailures?.Dispose();
         _reporter?.Dispose();
         Intake?.Dispose();
     }

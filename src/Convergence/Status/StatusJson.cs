@@ -25,8 +25,11 @@ public static class StatusJson
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(statusPage)) ?? ".", FileName);
 
     /// <summary>Writes <paramref name="snapshot"/> atomically to the <c>status.json</c> beside <paramref name="statusPage"/>.</summary>
-    public static void WriteBeside(string statusPage, StatusSnapshot snapshot) =>
-        AtomicFile.WriteAllText(PathBeside(statusPage), Serialize(snapshot));
+    public static void WriteBeside(string statusPage, StatusSnapshot snapshot) => WriteBeside(statusPage, snapshot, durable: false);
+
+    /// <summary>Writes <paramref name="snapshot"/> atomically beside <paramref name="statusPage"/>; <paramref name="durable"/> for the final one.</summary>
+    public static void WriteBeside(string statusPage, StatusSnapshot snapshot, bool durable) =>
+        AtomicFile.WriteAllText(PathBeside(statusPage), Serialize(snapshot), durable);
 
     /// <summary>The JSON text for <paramref name="s"/> (UTF-8, indented, one trailing newline).</summary>
     public static string Serialize(StatusSnapshot s)

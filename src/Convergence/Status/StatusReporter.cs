@@ -39,17 +39,32 @@ public sealed class StatusReporter : IDisposable
     /// <summary>Pages written so far.</summary>
     public long PagesWritten { get; private set; }
 
-    /// <summary>Stops the thread and writes the page once more with the final state.</summary>
+    /// <summary>
+    /// Stops the thread and writes the page once more with the final state, durably (the service reads
+    /// the last page after the job). No page is written after this one.
+    /// </summary>
+    /// <remarks>
+    /// May be called from any thread, also the reporter's own (a failure there is recorded on it): it
+    /// does not wait for itself, and the loop checks the stop before each write.
+    /// </remarks>
     public void StopAndWriteFinal()
     {
-        if (_stop.IsCancellationRequested)
+        lock (_stop)
         {
-            return;
+            if (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _stop.Cancel();
         }
 
-        _stop.Cancel();
-        _thread.Join();
-        WritePage(force: true);
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
+        }
+
+        WritePage(force: true, durable: true);
     }
 
     /// <inheritdoc />
@@ -68,10 +83,10 @@ public sealed class StatusReporter : IDisposable
         {
             UpdateRate();
             var now = Stopwatch.GetTimestamp();
-            if (now >= nextPage)
+            if (now >= nextPage && !_stop.IsCancellationRequested)
             {
                 nextPage = now + Ticks(_statusInterval);
-                WritePage(force: false);
+                WritePage(force: false, durable: false);
             }
 
             if (now >= nextProgress)
@@ -111,7 +126,7 @@ public sealed class StatusReporter : IDisposable
         }
     }
 
-    private void WritePage(bool force)
+    private void WritePage(bool force, bool durable)
     {
         var version = _live.Version;
         var journalVersion = _live.Journal.Version;
@@ -122,8 +137,8 @@ public sealed class StatusReporter : IDisposable
 
         try
         {
-            AtomicFile.WriteAllText(_statusFile, StatusPage.Render(_live.Snapshot(_rate)));
-            StatusJson.WriteBeside(_statusFile, _live.Snapshot(_rate));
+            AtomicFile.WriteAllText(_statusFile, StatusPage.Render(_live.Snapshot(_rate)), durable);
+            StatusJson.WriteBeside(_statusFile, _live.Snapshot(_rate), durable);
             PagesWritten++;
             _lastVersion = version;
             _lastJournalVersion = journalVersion;

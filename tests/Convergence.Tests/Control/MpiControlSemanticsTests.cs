@@ -15,7 +15,8 @@ public sealed class MpiControlSemanticsTests : ControlSemanticsContract
     public void ExceptionOnRank1_EndsTheWholeJobWithinSecondsAndWritesFailed()
     {
         var service = Repo.NewTempFolder("fail");
-        // A long page interval: rank 0 writes its page at start only, so the page seen at the end is the failing rank's.
+        // A long page interval: rank 0's reporter writes at start only, so the failed page seen at the end is
+        // the one rank 0 wrote when rank 1 handed its failure over.
         using var job = StartJob(service, "--n", "48", "--method", "jacobi", "--slow-ms", "1", "--fail-at-iteration", "40", "--fail-rank", "1", "--status-ms", "600000");
 
         // Generous for a loaded machine; a hang would hit it, a prompt abort takes well under a second.
