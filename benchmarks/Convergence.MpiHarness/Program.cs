@@ -71,6 +71,13 @@ internal static class Program
                 Console.WriteLine();
             }
 
+            var checkedLine = CollectiveCheck.Run(world);
+            if (isRoot)
+            {
+                Console.WriteLine(checkedLine);
+                Console.WriteLine();
+            }
+
             var targets = new List<string>();
             var costs = new CallCostSuite(world, options).Run();
             if (isRoot)
