@@ -108,6 +108,8 @@ public static partial class MpiRuntime
         var libraryFamily = family == MpiFamily.OpenMpi ? "Open MPI" : "MPICH-ABI";
         var todo = (launcher.Family, family) switch
         {
+            _ when launcher.Name.StartsWith("srun", StringComparison.Ordinal) =>
+                $"pick srun's PMI for {library}: srun --mpi=pmix for Open MPI, --mpi=pmi2 for MPICH (srun --mpi=list shows what this cluster has), or set {LibraryVariable}",
             (MpiFamily.OpenMpi, MpiFamily.MpichAbi) => $"start it with MPICH's launcher (mpirun.mpich) or let it load Open MPI (unset {LibraryVariable} or set it to openmpi; Debian: apt-get install libopenmpi3)",
             (MpiFamily.MpichAbi, MpiFamily.OpenMpi) => $"start it with Open MPI's launcher (mpirun.openmpi) or let it load an MPICH-ABI library (unset {LibraryVariable} or set it to mpich; Debian: apt-get install libmpich12)",
             _ => $"start it with the launcher that belongs to {library}, or set {LibraryVariable} to the library of this launcher's MPI",
