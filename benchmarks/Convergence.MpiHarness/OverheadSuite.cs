@@ -196,6 +196,10 @@ internal sealed class OverheadSuite(ICoordinator world, HarnessOptions options)
         solver.Stop();
     }
 
+    /// <summary>The residual reduction past the coordinator: the library called directly, as <see cref="Variant.UncontrolledDirectCall"/> does.</summary>
+    internal static double DirectAllreduceSum(double value) =>
+        MpiRuntime.Binding is OpenMpiBinding openMpi ? openMpi.AllreduceSum(value) : MpichAllreduceSum(value);
+
     // The coordinator's residual reduction as it was before the bindings (MPI.NET's import, inline).
     private static unsafe double MpichAllreduceSum(double value)
     {
