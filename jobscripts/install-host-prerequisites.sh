@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
 # Installs what the Quick start needs on a Debian/Ubuntu host, only what is missing:
-#   mpich (mpirun, libmpich.so.12) always; with --tests also chromium, shellcheck and strace.
+#   mpich (mpirun.mpich, libmpich.so.12) always; with --openmpi also Open MPI (openmpi-bin:
+#   mpirun.openmpi, libmpi.so.40); with --tests chromium, shellcheck, strace and Open MPI (the tests run both MPIs).
+#   install-host-prerequisites.sh [--tests] [--openmpi]
 # Needs root or password-less sudo to install; otherwise says exactly what to install.
+# Installing openmpi-bin may switch Debian's plain 'mpirun' to Open MPI: the project's scripts and
+# tests therefore always call mpirun.mpich or mpirun.openmpi by name.
 set -euo pipefail
 
 want=(mpich)
-if [[ "${1:-}" == "--tests" ]]; then
-  want+=(chromium shellcheck strace)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --tests) want+=(chromium shellcheck strace openmpi-bin) ;;
+    --openmpi) want+=(openmpi-bin) ;;
+    *) echo "error: unknown option '$arg' (use --tests and/or --openmpi)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for pkg in "${want[@]}"; do
   case "$pkg" in
     # (no 'ldconfig | grep -q' under pipefail: grep's early exit would fail the pipeline)
-    mpich) command -v mpirun >/dev/null 2>&1 && [[ "$(ldconfig -p 2>/dev/null)" == *libmpich.so.12* ]] || missing+=(mpich) ;;
+    mpich) command -v mpirun.mpich >/dev/null 2>&1 && [[ "$(ldconfig -p 2>/dev/null)" == *libmpich.so.12* ]] || missing+=(mpich) ;;
+    openmpi-bin)
+      if ! command -v mpirun.openmpi >/dev/null 2>&1 || [[ "$(ldconfig -p 2>/dev/null)" != *libmpi.so.40* ]]; then
+        [[ " ${missing[*]} " == *" openmpi-bin "* ]] || missing+=(openmpi-bin)
+      fi
+      ;;
     chromium) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;
     shellcheck) command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck) ;;
     strace) command -v strace >/dev/null 2>&1 || missing+=(strace) ;;

@@ -7,11 +7,22 @@
 # ends: when the launcher fails (a crash, a kill, a missing library) and the solver has not written
 # a final result, this script writes "outcome=FAILED" with the exit code, atomically.
 #
+# Two ways to be started:
+#   - once (the service's plain command line, run-local.sh): this script starts the MPI launcher;
+#   - once per rank by the host's launcher (the platform's MPI jobs:
+#     "mpirun -np N singularity exec ... IMAGE semwes-entrypoint.sh ...", or srun): the launcher's
+#     variables (OMPI_COMM_WORLD_SIZE, PMI_SIZE, PMIX_RANK, a Slurm step) say so, and each copy runs
+#     the solver directly as its rank; only rank 0 writes result.txt. No nested launcher.
+#
 # Environment (all optional):
 #   CONVERGENCE_SERVICE_DIR  service folder (status.html, result.txt, notifications.txt) [/service]
 #   CONVERGENCE_RANKS        number of MPI ranks for the default launcher [2]
-#   CONVERGENCE_LAUNCHER     launcher command, split on blanks [mpirun -np $CONVERGENCE_RANKS]
+#   CONVERGENCE_MPI          the MPI the default launcher belongs to: mpich or openmpi [mpich]
+#                            (mpirun.mpich / mpirun.openmpi, or a plain mpirun that is that MPI's)
+#   CONVERGENCE_LAUNCHER     launcher command, split on blanks [mpirun.$CONVERGENCE_MPI -np $CONVERGENCE_RANKS]
 #                            (e.g. "srun --mpi=pmi2" in a Slurm allocation)
+#   CONVERGENCE_HOST_LAUNCHED  1: a host launcher started this copy (run the solver directly);
+#                            0: start the launcher even though launcher variables are set [detected]
 #   CONVERGENCE_APP          solver command, split on blanks [/opt/convergence/app/Poisson];
 #                            a path ending in .dll is run with "dotnet"
 # Solver arguments are passed through unchanged (e.g. --n 256 --tolerance 1e-8).
@@ -53,15 +64,68 @@ if [[ ! -d "$service_dir" ]]; then
 fi
 [[ -w "$service_dir" ]] || die "service folder $service_dir is not writable"
 
+# Prints this process's rank if an MPI launcher started it (Open MPI's mpirun, MPICH's hydra, srun
+# with PMI2 or PMIx, a PMIx launcher); prints nothing otherwise.
+launcher_rank() {
+    if [[ -n "${OMPI_COMM_WORLD_SIZE:-}" ]]; then
+        printf '%s\n' "${OMPI_COMM_WORLD_RANK:-0}"
+    elif [[ -n "${PMI_SIZE:-}" ]]; then
+        printf '%s\n' "${PMI_RANK:-0}"
+    elif [[ -n "${PMIX_RANK:-}" ]]; then
+        printf '%s\n' "$PMIX_RANK"
+    elif [[ -n "${SLURM_STEP_NUM_TASKS:-}" && "${SLURM_STEP_ID:-4294967295}" =~ ^[0-9]+$ && "${SLURM_STEP_ID:-4294967295}" -lt 4294967290 ]]; then
+        # (a real srun step; the batch and extern steps have ids near 2^32)
+        printf '%s\n' "${SLURM_PROCID:-0}"
+    fi
+}
+
+# Prints the launcher program of MPI family $1 (mpich or openmpi): the Debian name if installed,
+# else a plain mpirun that says it is that family's; fails when there is none.
+mpi_launcher() {
+    local family="$1" named version
+    named="mpirun.$family"
+    if command -v "$named" >/dev/null 2>&1; then
+        printf '%s\n' "$named"
+        return 0
+    fi
+    command -v mpirun >/dev/null 2>&1 || return 1
+    version="$(mpirun --version 2>&1 || true)"
+    case "$family" in
+        mpich) [[ "$version" == *HYDRA* ]] || return 1 ;;
+        openmpi) [[ "$version" == *"Open MPI"* || "$version" == *OpenRTE* ]] || return 1 ;;
+    esac
+    printf '%s\n' mpirun
+}
+
+rank="$(launcher_rank)"
+case "${CONVERGENCE_HOST_LAUNCHED:-}" in
+    1) rank="${rank:-0}" ;;
+    0) rank="" ;;
+    "") ;;
+    *) die "CONVERGENCE_HOST_LAUNCHED must be 0 or 1, got '${CONVERGENCE_HOST_LAUNCHED}'" ;;
+esac
+
 launcher=()
-if [[ -n "${CONVERGENCE_LAUNCHER:-}" ]]; then
+if [[ -n "$rank" ]]; then
+    # The host's launcher already started one copy of this script per rank: each runs its rank.
+    [[ "$rank" =~ ^[0-9]+$ ]] || die "the launcher's rank variable is not a number: '$rank'"
+elif [[ -n "${CONVERGENCE_LAUNCHER:-}" ]]; then
     read -r -a launcher <<<"$CONVERGENCE_LAUNCHER"
     [[ ${#launcher[@]} -gt 0 ]] || die "CONVERGENCE_LAUNCHER is blank"
 else
-    launcher=(mpirun -np "$ranks")
+    mpi="${CONVERGENCE_MPI:-mpich}"
+    [[ "$mpi" == mpich || "$mpi" == openmpi ]] || die "CONVERGENCE_MPI must be mpich or openmpi, got '$mpi'"
+    program_name="$(mpi_launcher "$mpi")" \
+        || die "no launcher for CONVERGENCE_MPI=$mpi: neither mpirun.$mpi nor a plain mpirun of that MPI is on PATH (install it, or set CONVERGENCE_MPI / CONVERGENCE_LAUNCHER)"
+    launcher=("$program_name")
+    # Open MPI refuses more ranks than cores unless told; MPICH's hydra never does.
+    [[ "$mpi" == openmpi ]] && launcher+=(--oversubscribe)
+    launcher+=(-np "$ranks")
 fi
-command -v "${launcher[0]}" >/dev/null 2>&1 \
-    || die "launcher '${launcher[0]}' not found on PATH (install MPICH, or set CONVERGENCE_LAUNCHER)"
+if [[ ${#launcher[@]} -gt 0 ]]; then
+    command -v "${launcher[0]}" >/dev/null 2>&1 \
+        || die "launcher '${launcher[0]}' not found on PATH (install MPICH, or set CONVERGENCE_LAUNCHER)"
+fi
 
 app=()
 read -r -a app <<<"${CONVERGENCE_APP:-/opt/convergence/app/Poisson}"
@@ -76,11 +140,20 @@ else
     command -v "${app[0]}" >/dev/null 2>&1 || die "solver '${app[0]}' not found on PATH (set CONVERGENCE_APP)"
 fi
 
+if [[ -n "$rank" && "$rank" != 0 ]]; then
+    # Not rank 0 of a host launch: rank 0's copy owns result.txt; this one is just its rank.
+    exec "${app[@]}" "$@"
+fi
+
 # A placeholder first, like the platform's examples: a result left by an earlier run in the same
 # folder must never be mistaken for this run's. The solver replaces it with its own at start-up.
 write_result "outcome=UNSET" "state=starting" "started_at=$(now)" || die "cannot write $result"
 
-say "starting: ${launcher[*]} ${app[*]} $* (service folder $service_dir)"
+if [[ -n "$rank" ]]; then
+    say "started by the host's MPI launcher: rank 0 runs ${app[*]} $* directly (service folder $service_dir)"
+else
+    say "starting: ${launcher[*]} ${app[*]} $* (service folder $service_dir)"
+fi
 
 # The launcher runs in the background so that a TERM from the batch system (time limit, scancel)
 # reaches it and we still get to write the result afterwards.
@@ -96,7 +169,7 @@ trap 'forward TERM' TERM
 trap 'forward INT' INT
 trap 'forward HUP' HUP
 
-"${launcher[@]}" "${app[@]}" "$@" &
+"${launcher[@]+"${launcher[@]}"}" "${app[@]}" "$@" &
 child=$!
 code=0
 while true; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Quick start, part 2: installs what the tests need (MPICH, Chromium, shellcheck), builds in Release and
-# runs the whole test suite: unit tests, MPI tests under mpirun -np 2, browser tests in headless Chromium,
+# Quick start, part 2: installs what the tests need (MPICH, Open MPI, Chromium, shellcheck), builds in Release and
+# runs the whole test suite: unit tests, MPI tests under mpirun.mpich and mpirun.openmpi, browser tests in headless Chromium,
 # container entry point tests and the benchmarks' smoke run. Prints "N passed, N failed" at the end.
 set -euo pipefail
 

@@ -26,6 +26,7 @@ internal sealed class CallCostSuite(ICoordinator world, HarnessOptions options)
         var rows = new (string Label, Action Call)[]
         {
             ("allreduce 1 double (the residual)", () => world.AllreduceSum(1.0)),
+            ("allreduce 1 double, direct library call", () => OverheadSuite.DirectAllreduceSum(1.0)),
             ("allreduce 2 doubles", () => world.AllreduceSum(values.AsSpan(0, 2))),
             ($"allreduce {ControlLoop.HeaderLength} doubles (the sync header)", () => world.AllreduceSum(values.AsSpan(0, ControlLoop.HeaderLength))),
             ("allreduce 32 doubles (largest on the stack)", () => world.AllreduceSum(values.AsSpan(0, 32))),

@@ -6,7 +6,7 @@ namespace Convergence.MpiHarness;
 internal sealed record HarnessOptions
 {
     public const string Usage = """
-        usage: mpirun -np 2 dotnet Convergence.MpiHarness.dll [options]
+        usage: mpirun.mpich -np 2 dotnet Convergence.MpiHarness.dll [options]   (Open MPI: mpirun.openmpi -np 2 ...)
           --quick                 tiny iteration counts and trials: checks that everything runs (CI smoke)
           --repeats R             interleaved repeats per variant (default 41)
           --trials T              reaction-latency trials per configuration (default 30)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Convergence.Control;
 using Convergence.Examples.Poisson;
+using Convergence.Mpi;
 using Convergence.Solver;
 
 namespace Convergence.MpiHarness;
@@ -71,6 +72,15 @@ internal sealed class OverheadSuite(ICoordinator world, HarnessOptions options)
             var minRatio = times[variant].Min() / times[Variant.Uncontrolled].Min();
             table.AppendLine(CultureInfo.InvariantCulture,
                 $"{gridLabel,-20} {iterations,7}  {Label(variant),-31} {median * 1e3,10:F2} {median / iterations * 1e6,9:F3} {median / baseline,7:F4} {paired,7:F4} {minRatio,10:F4}");
+            if (variant == Variant.UncontrolledDirectCall)
+            {
+                // The coordinator (binding) path relative to the direct call: > 1 would mean the binding costs.
+                var bindingRatio = Statistics.Median(times[Variant.Uncontrolled].Zip(times[variant], (a, b) => a / b).ToList());
+                var noise = (Statistics.Median(times[Variant.UncontrolledAgain]) / baseline) - 1;
+                targetLines.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"binding cost at {gridLabel} ({MpiRuntime.Family}): coordinator / direct call, paired median {(bindingRatio - 1) * 100:+0.00;-0.00}% (noise floor {noise * 100:+0.00;-0.00}%)"));
+            }
+
             if (n == options.SmallN && variant is Variant.PiggyBack or Variant.Adaptive)
             {
                 var overhead = (median / baseline) - 1;
@@ -112,6 +122,10 @@ internal sealed class OverheadSuite(ICoordinator world, HarnessOptions options)
                 solver.Initialize(context);
                 Uncontrolled(solver, iterations);
                 break;
+            case Variant.UncontrolledDirectCall:
+                solver.Initialize(context);
+                UncontrolledDirectCall(solver, iterations);
+                break;
             case Variant.UncontrolledHeaderSized:
                 solver.Initialize(context);
                 UncontrolledHeaderSized(solver, iterations);
@@ -151,6 +165,47 @@ internal sealed class OverheadSuite(ICoordinator world, HarnessOptions options)
         }
 
         solver.Stop();
+    }
+
+    private static void UncontrolledDirectCall(MeasuredSolver solver, long iterations)
+    {
+        if (MpiRuntime.Binding is OpenMpiBinding openMpi)
+        {
+            // A sealed type: a direct call into the function pointer, no virtual dispatch.
+            for (long i = 0; i < iterations; i++)
+            {
+                var residual = Math.Sqrt(openMpi.AllreduceSum(solver.Iterate()));
+                if (residual < UnreachableTolerance || !double.IsFinite(residual))
+                {
+                    break;
+                }
+            }
+        }
+        else
+        {
+            for (long i = 0; i < iterations; i++)
+            {
+                var residual = Math.Sqrt(MpichAllreduceSum(solver.Iterate()));
+                if (residual < UnreachableTolerance || !double.IsFinite(residual))
+                {
+                    break;
+                }
+            }
+        }
+
+        solver.Stop();
+    }
+
+    /// <summary>The residual reduction past the coordinator: the library called directly, as <see cref="Variant.UncontrolledDirectCall"/> does.</summary>
+    internal static double DirectAllreduceSum(double value) =>
+        MpiRuntime.Binding is OpenMpiBinding openMpi ? openMpi.AllreduceSum(value) : MpichAllreduceSum(value);
+
+    // The coordinator's residual reduction as it was before the bindings (MPI.NET's import, inline).
+    private static unsafe double MpichAllreduceSum(double value)
+    {
+        double result;
+        MpiException.Check(MPI.Unsafe.MPI_Allreduce((IntPtr)(&value), (IntPtr)(&result), 1, MPI.Unsafe.MPI_DOUBLE, MPI.Unsafe.MPI_SUM, MPI.Unsafe.MPI_COMM_WORLD), "MPI_Allreduce");
+        return result;
     }
 
     private void UncontrolledHeaderSized(MeasuredSolver solver, long iterations)
@@ -211,6 +266,7 @@ internal sealed class OverheadSuite(ICoordinator world, HarnessOptions options)
     {
         Variant.Uncontrolled => "uncontrolled (baseline)",
         Variant.UncontrolledAgain => "uncontrolled again (noise)",
+        Variant.UncontrolledDirectCall => "uncontrolled, direct library call",
         Variant.UncontrolledHeaderSized => $"uncontrolled, {ControlLoop.HeaderLength}-double reduction",
         Variant.PiggyBack => "piggy-back (sign flag)",
         Variant.Adaptive => "adaptive 20 ms (default)",

@@ -5,7 +5,7 @@ using Convergence.Mpi;
 namespace Convergence.MpiHarness;
 
 /// <summary>
-/// The MPI overhead harness: <c>mpirun -np 2 dotnet Convergence.MpiHarness.dll [--quick]</c> prints one
+/// The MPI overhead harness: <c>mpirun.mpich -np 2 dotnet Convergence.MpiHarness.dll [--quick]</c> (or <c>mpirun.openmpi</c>) prints one
 /// table of overheads and one of reaction latencies, then a line per target (met or MISSED).
 /// </summary>
 internal static class Program
@@ -29,6 +29,8 @@ internal static class Program
             return 2;
         }
 
+        // Open MPI's launcher gives each rank a terminal: keep its escape sequences out of the tables.
+        PlainConsole.Apply();
         MpiCoordinator world;
         try
         {
@@ -39,6 +41,17 @@ internal static class Program
         {
             Console.Error.WriteLine($"harness: cannot start MPI: {ex.Message}");
             return 1;
+        }
+
+        if (MpiRuntime.LaunchMismatch is { } mismatch)
+        {
+            if (MpiRuntime.ReportsLaunchMismatch)
+            {
+                Console.Error.WriteLine(mismatch);
+            }
+
+            MpiRuntime.Shutdown();
+            return 2;
         }
 
         try
@@ -55,6 +68,13 @@ internal static class Program
                     Console.WriteLine($"{name}={Environment.GetEnvironmentVariable(name)}");
                 }
 
+                Console.WriteLine();
+            }
+
+            var checkedLine = CollectiveCheck.Run(world);
+            if (isRoot)
+            {
+                Console.WriteLine(checkedLine);
                 Console.WriteLine();
             }
 

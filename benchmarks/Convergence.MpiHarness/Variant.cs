@@ -9,6 +9,13 @@ internal enum Variant
     /// <summary>The bare loop again, timed as a separate variant: its ratio shows the noise floor.</summary>
     UncontrolledAgain,
 
+    /// <summary>
+    /// The bare loop with the residual reduction calling the MPI library directly, past the coordinator and
+    /// its binding: under MPICH exactly the MPI.NET call the coordinator made before it had bindings. Its
+    /// ratio shows what the binding layer costs.
+    /// </summary>
+    UncontrolledDirectCall,
+
     /// <summary>The bare loop reducing a sync header's worth of doubles every iteration: piggy-back's MPI cost alone.</summary>
     UncontrolledHeaderSized,
 

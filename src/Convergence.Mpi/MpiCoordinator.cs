@@ -1,12 +1,12 @@
 using System.Diagnostics.CodeAnalysis;
 using Convergence.Control;
-using static MPI.Unsafe;
 
 namespace Convergence.Mpi;
 
 /// <summary>
-/// The MPI coordinator over <c>MPI_COMM_WORLD</c>: raw MPI.NET calls on blittable data, no serializer,
-/// no allocation per call.
+/// The MPI coordinator over <c>MPI_COMM_WORLD</c>, for MPICH-ABI libraries and Open MPI alike: raw calls
+/// on blittable data through the binding <see cref="MpiRuntime"/> chose, no serializer, no allocation
+/// per call, no limit on a reduction's length.
 /// </summary>
 /// <remarks>
 /// Collectives follow MPI semantics: every rank calls them in the same order. Call only from the main
@@ -14,25 +14,19 @@ namespace Convergence.Mpi;
 /// </remarks>
 public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
 {
-    // The control loop's reductions (the sync header, a handful of doubles) get their result buffer on the
-    // stack; longer ones (tables that grow with the rank count) reuse one buffer that grows to the longest
-    // length seen, so no reduction is capped and none allocates per call.
-    private const int StackReduceLength = 32;
-
-    private double[] _reduceBuffer = [];
+    private readonly MpiBinding _mpi;
 
     /// <summary>Creates the coordinator; <see cref="MpiRuntime.Initialize"/> must have run.</summary>
     public MpiCoordinator()
     {
-        if (!MpiRuntime.IsInitialized)
+        if (!MpiRuntime.IsInitialized || MpiRuntime.Binding is not { } binding)
         {
             throw new InvalidOperationException("Call MpiRuntime.Initialize() before creating an MpiCoordinator.");
         }
 
-        MpiException.Check(MPI_Comm_rank(MPI_COMM_WORLD, out var rank), "MPI_Comm_rank");
-        MpiException.Check(MPI_Comm_size(MPI_COMM_WORLD, out var size), "MPI_Comm_size");
-        Rank = rank;
-        Size = size;
+        _mpi = binding;
+        Rank = binding.Rank();
+        Size = binding.Size();
     }
 
     /// <inheritdoc />
@@ -44,27 +38,28 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
     /// <inheritdoc />
     public string Description => MpiRuntime.Description;
 
-    /// <inheritdoc />
-    public double AllreduceSum(double value) => Allreduce(value, MPI_SUM);
+    /// <summary>The MPI family of the library in use.</summary>
+    public MpiFamily Family => _mpi.Family;
 
     /// <inheritdoc />
-    public double AllreduceMax(double value) => Allreduce(value, MPI_MAX);
+    public double AllreduceSum(double value) => _mpi.AllreduceSum(value);
 
     /// <inheritdoc />
+    public double AllreduceMax(double value) => _mpi.AllreduceMax(value);
+
+    /// <inheritdoc />
+    /// <remarks>Any length: the sum is formed in place (<c>MPI_IN_PLACE</c>), so no buffer is needed on the stack or the heap.</remarks>
     public void AllreduceSum(Span<double> values)
     {
-        if (values.Length > StackReduceLength)
+        if (values.IsEmpty)
         {
-            if (_reduceBuffer.Length < values.Length)
-            {
-                _reduceBuffer = new double[values.Length];
-            }
-
-            Reduce(values, _reduceBuffer.AsSpan(0, values.Length));
             return;
         }
 
-        Reduce(values, stackalloc double[values.Length]);
+        fixed (double* p = values)
+        {
+            _mpi.AllreduceSumInPlace(p, values.Length);
+        }
     }
 
     /// <inheritdoc />
@@ -72,7 +67,7 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
     {
         fixed (CommandPacket* p = &packet)
         {
-            MpiException.Check(MPI_Bcast((IntPtr)p, sizeof(CommandPacket), MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast");
+            _mpi.BroadcastBytes(p, sizeof(CommandPacket));
         }
     }
 
@@ -81,12 +76,28 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
     {
         fixed (byte* p = bytes)
         {
-            MpiException.Check(MPI_Bcast((IntPtr)p, bytes.Length, MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast");
+            _mpi.BroadcastBytes(p, bytes.Length);
         }
     }
 
     /// <inheritdoc />
-    public void Barrier() => MpiException.Check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+    public void Barrier() => _mpi.Barrier();
+
+    /// <inheritdoc />
+    /// <remarks>On rank 0, <paramref name="receive"/> must hold exactly <see cref="Size"/> × send.Length values.</remarks>
+    public void Gather(ReadOnlySpan<double> send, Span<double> receive)
+    {
+        if (Rank == 0 && receive.Length != (long)send.Length * Size)
+        {
+            throw new ArgumentException($"rank 0 must receive {Size} x {send.Length} values, got a buffer of {receive.Length}", nameof(receive));
+        }
+
+        fixed (double* s = send)
+        fixed (double* r = receive)
+        {
+            _mpi.Gather(s, send.Length, Rank == 0 ? r : null);
+        }
+    }
 
     /// <inheritdoc />
     [DoesNotReturn]
@@ -94,7 +105,7 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
     {
         Console.Out.Flush();
         Console.Error.Flush();
-        _ = MPI_Abort(MPI_COMM_WORLD, exitCode);
+        _mpi.Abort(exitCode);
 
         // MPI_Abort does not return on a working MPI; if it does, end this process at least.
         Environment.Exit(exitCode);
@@ -107,31 +118,7 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
         fixed (double* s = send)
         fixed (double* r = receive)
         {
-            MpiException.Check(
-                MPI_Sendrecv(
-                    (IntPtr)s, destination < 0 ? 0 : send.Length, MPI_DOUBLE, destination < 0 ? MPI_PROC_NULL : destination, tag,
-                    (IntPtr)r, source < 0 ? 0 : receive.Length, MPI_DOUBLE, source < 0 ? MPI_PROC_NULL : source, tag,
-                    MPI_COMM_WORLD, out _),
-                "MPI_Sendrecv");
+            _mpi.SendReceive(s, destination < 0 ? 0 : send.Length, destination, r, source < 0 ? 0 : receive.Length, source, tag);
         }
-    }
-
-    /// <summary>Sums <paramref name="values"/> over all ranks into <paramref name="result"/>, then copies it back.</summary>
-    private static void Reduce(Span<double> values, Span<double> result)
-    {
-        fixed (double* send = values)
-        fixed (double* receive = result)
-        {
-            MpiException.Check(MPI_Allreduce((IntPtr)send, (IntPtr)receive, values.Length, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
-        }
-
-        result.CopyTo(values);
-    }
-
-    private static double Allreduce(double value, int op)
-    {
-        double result;
-        MpiException.Check(MPI_Allreduce((IntPtr)(&value), (IntPtr)(&result), 1, MPI_DOUBLE, op, MPI_COMM_WORLD), "MPI_Allreduce");
-        return result;
     }
 }

@@ -22,6 +22,8 @@ public static class MpiJob
             return ConvergenceJob.Run(args.Where(a => a != SingleProcessOption).ToArray(), new SingleProcessCoordinator(), createSolver, defaults, solverHelp);
         }
 
+        // Before anything touches the console: see PlainConsole.
+        PlainConsole.Apply();
         MpiCoordinator coordinator;
         try
         {
@@ -32,6 +34,19 @@ public static class MpiJob
         {
             Console.Error.WriteLine($"convergence: cannot start MPI: {ex.Message} (or run with {SingleProcessOption})");
             return ExitCodes.Failed;
+        }
+
+        if (MpiRuntime.LaunchMismatch is { } mismatch)
+        {
+            // The launcher started N processes, each of which MPI sees alone: refuse in every copy before
+            // the first iteration (no page, no result), and say it once.
+            if (MpiRuntime.ReportsLaunchMismatch)
+            {
+                Console.Error.WriteLine(mismatch);
+            }
+
+            MpiRuntime.Shutdown();
+            return ExitCodes.Usage;
         }
 
         var code = ConvergenceJob.Run(args, coordinator, createSolver, defaults, solverHelp);

@@ -39,6 +39,13 @@ public interface ICoordinator
     void Barrier();
 
     /// <summary>
+    /// Collects every rank's <paramref name="send"/> (the same length on every rank) on rank 0: there
+    /// <paramref name="receive"/> holds <see cref="Size"/> × send.Length values in rank order; the other ranks
+    /// pass an empty span.
+    /// </summary>
+    void Gather(ReadOnlySpan<double> send, Span<double> receive);
+
+    /// <summary>
     /// Ends the whole job at once with <paramref name="exitCode"/>; not collective: one rank calling it
     /// takes the others down, wherever they are waiting.
     /// </summary>

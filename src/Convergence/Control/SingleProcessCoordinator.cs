@@ -41,6 +41,9 @@ public sealed class SingleProcessCoordinator : ICoordinator
     }
 
     /// <inheritdoc />
+    public void Gather(ReadOnlySpan<double> send, Span<double> receive) => send.CopyTo(receive);
+
+    /// <inheritdoc />
     [DoesNotReturn]
     public void Abort(int exitCode)
     {

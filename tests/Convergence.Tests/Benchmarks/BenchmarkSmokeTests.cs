@@ -1,3 +1,4 @@
+using Convergence.Mpi;
 using Convergence.Tests.Infrastructure;
 
 namespace Convergence.Tests.Benchmarks;
@@ -30,16 +31,18 @@ public sealed class BenchmarkSmokeTests
         Directory.Delete(artifacts, recursive: true);
     }
 
-    [Fact]
-    public void MpiHarnessRunsQuickOnTwoRanksAndPrintsItsTables()
+    [Theory]
+    [InlineData(MpiFamily.MpichAbi, "MPICH ABI")]
+    [InlineData(MpiFamily.OpenMpi, "Open MPI ABI")]
+    public void MpiHarnessRunsQuickOnTwoRanksAndPrintsItsTables(MpiFamily mpi, string binding)
     {
         var dll = Repo.Output("benchmarks/Convergence.MpiHarness", "Convergence.MpiHarness");
 
-        using var run = RunningProcess.MpiRun(2, dll, ["--quick"]);
+        using var run = RunningProcess.MpiRun(mpi, 2, dll, ["--quick"]);
         var code = run.WaitForExit(TimeSpan.FromMinutes(2));
 
         Assert.True(code == 0, $"harness exited with {code}\n{run.Output}");
-        foreach (var text in new[] { "Overhead:", "uncontrolled (baseline)", "piggy-back", "adaptive", "every 100", "bcast", "file check", "Reaction latency", "change notifications on", "change notifications off", "Targets:" })
+        foreach (var text in new[] { binding, "collectives checked on 2 ranks", "uncontrolled, direct library call", "binding cost at", "Overhead:", "uncontrolled (baseline)", "piggy-back", "adaptive", "every 100", "bcast", "file check", "Reaction latency", "change notifications on", "change notifications off", "Targets:" })
         {
             Assert.True(run.Stdout.Contains(text, StringComparison.Ordinal), $"'{text}' missing from the harness output\n{run.Output}");
         }

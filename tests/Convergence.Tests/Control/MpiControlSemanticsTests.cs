@@ -58,7 +58,7 @@ public sealed class MpiControlSemanticsTests : ControlSemanticsContract
     public void RanksWithDifferentEnvironments_AreRefusedBeforeTheFirstIteration()
     {
         var service = Repo.NewTempFolder("env");
-        using var job = RunningProcess.Start("mpirun", [
+        using var job = RunningProcess.Start("mpirun.mpich", [
             "-np", "1", "-env", "CONVERGENCE_TOLERANCE", "1e-3", "dotnet", Poisson, "--service", service, ":",
             "-np", "1", "-env", "CONVERGENCE_TOLERANCE", "1e-4", "dotnet", Poisson, "--service", service]);
         Assert.Equal(2, job.WaitForExit(TimeSpan.FromSeconds(30)));

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Convergence.Mpi;
 
 namespace Convergence.Tests.Infrastructure;
 
@@ -54,9 +55,47 @@ public sealed class RunningProcess : IDisposable
         return new RunningProcess(process);
     }
 
-    /// <summary>Starts <c>mpirun -np <paramref name="ranks"/> dotnet <paramref name="dll"/> args…</c>.</summary>
+    /// <summary>
+    /// Starts <c>mpirun.mpich -np <paramref name="ranks"/> dotnet <paramref name="dll"/> args…</c>: MPICH by
+    /// name, never whichever MPI the <c>mpirun</c> alternative points to.
+    /// </summary>
     public static RunningProcess MpiRun(int ranks, string dll, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null) =>
-        Start("mpirun", new[] { "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "dotnet", dll }.Concat(arguments), environment);
+        MpiRun(MpiFamily.MpichAbi, ranks, dll, arguments, environment);
+
+    /// <summary>Starts <c>dotnet <paramref name="dll"/> args…</c> on <paramref name="ranks"/> ranks with the launcher of <paramref name="mpi"/> (see <see cref="MpiLauncher"/>).</summary>
+    public static RunningProcess MpiRun(MpiFamily mpi, int ranks, string dll, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null) =>
+        MpiStart(mpi, ranks, ["dotnet", dll, .. arguments], environment);
+
+    /// <summary>Starts <paramref name="command"/> on <paramref name="ranks"/> ranks with the launcher of <paramref name="mpi"/>.</summary>
+    public static RunningProcess MpiStart(MpiFamily mpi, int ranks, IEnumerable<string> command, IDictionary<string, string?>? environment = null)
+    {
+        var env = new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>());
+        foreach (var (key, value) in MpiEnvironment(mpi))
+        {
+            env.TryAdd(key, value);
+        }
+
+        return Start(MpiLauncher(mpi)[0], [.. MpiLauncher(mpi, ranks).Skip(1), .. command], env);
+    }
+
+    /// <summary>
+    /// The launcher command line for <paramref name="ranks"/> ranks: <c>mpirun.mpich -np N</c>, or
+    /// <c>mpirun.openmpi -np N</c> with <c>--oversubscribe</c> past 2 ranks (Open MPI refuses more ranks
+    /// than cores otherwise).
+    /// </summary>
+    public static string[] MpiLauncher(MpiFamily mpi, int ranks = 1)
+    {
+        var np = ranks.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return mpi == MpiFamily.OpenMpi
+            ? ranks > 2 ? ["mpirun.openmpi", "--oversubscribe", "-np", np] : ["mpirun.openmpi", "-np", np]
+            : ["mpirun.mpich", "-np", np];
+    }
+
+    /// <summary>What the launcher of <paramref name="mpi"/> needs in its environment here: Open MPI refuses root unless told twice.</summary>
+    public static IReadOnlyDictionary<string, string?> MpiEnvironment(MpiFamily mpi) =>
+        mpi == MpiFamily.OpenMpi && Environment.UserName == "root"
+            ? new Dictionary<string, string?> { ["OMPI_ALLOW_RUN_AS_ROOT"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1" }
+            : new Dictionary<string, string?>();
 
     /// <summary>Starts <c>dotnet <paramref name="dll"/> args…</c>.</summary>
     public static RunningProcess Dotnet(string dll, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null) =>
