@@ -81,6 +81,23 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
     }
 
     /// <inheritdoc />
+    public void Gather(ReadOnlySpan<double> send, Span<double> receive)
+    {
+        // Only the root's receive buffer is read by MPI; checking it here turns a wrong size into an
+        // exception instead of memory written past the buffer.
+        if (Rank == 0 && receive.Length != (long)Size * send.Length)
+        {
+            throw new ArgumentException($"rank 0 receives {send.Length} values from each of {Size} ranks, the buffer holds {receive.Length}", nameof(receive));
+        }
+
+        fixed (double* s = send)
+        fixed (double* r = receive)
+        {
+            MpiException.Check(MPI_Gather((IntPtr)s, send.Length, MPI_DOUBLE, (IntPtr)r, send.Length, MPI_DOUBLE, 0, MPI_COMM_WORLD), "MPI_Gather");
+        }
+    }
+
+    /// <inheritdoc />
     public void Barrier() => MpiException.Check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
 
     /// <inheritdoc />
