@@ -356,7 +356,7 @@ public sealed class CheckpointManager
             if (length == 0)
             {
                 return (null, _incompatible > 0
-                    ? $"no checkpoint in {_store.Root} fits this job ({_incompatible} do not, {skipped} incomplete or damaged); the newest: {firstMisfit}"
+                    ? $"no checkpoint in {_store.Root} fits this job ({_incompatible} written for another{(skipped == 0 ? string.Empty : $", {skipped} incomplete or damaged")}); the newest: {firstMisfit}"
                     : skipped == 0 ? $"no checkpoint in {_store.Root}" : $"no complete checkpoint in {_store.Root} ({skipped} skipped)");
             }
 
@@ -382,7 +382,6 @@ public sealed class CheckpointManager
             if (verdict == VerdictMisfit)
             {
                 _incompatible++;
-                skipped++;
                 misfit ??= $"{name}: rank(s) {ranks} have another compatibility key than rank 0 (see their log)";
                 firstMisfit ??= misfit;
                 if (isRoot)

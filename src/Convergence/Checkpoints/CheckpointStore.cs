@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Text;
 using Convergence.Output;
 
 namespace Convergence.Checkpoints;
@@ -19,7 +20,16 @@ public sealed class CheckpointStore
     /// <summary>The name of the file that makes a checkpoint complete.</summary>
     public const string ManifestName = "manifest.txt";
 
+    /// <summary>
+    /// Fault injection for the crash tests: <c>manifest:ID</c> stops rank 0 halfway through writing checkpoint
+    /// ID's manifest, <c>prune:ID</c> halfway through removing the first old folder after checkpoint ID, so a
+    /// test can SIGKILL the job at exactly that moment. Unset in production: then it costs one string compare.
+    /// </summary>
+    public const string StallVariable = "CONVERGENCE_TEST_STALL_CHECKPOINT";
+
     private const string Prefix = "ckpt-";
+
+    private static readonly string? Stall = Environment.GetEnvironmentVariable(StallVariable);
 
     /// <summary>Uses <paramref name="root"/> (created when the first checkpoint is written).</summary>
     public CheckpointStore(string root)
@@ -92,7 +102,20 @@ public sealed class CheckpointStore
     public void WriteManifest(CheckpointManifest manifest)
     {
         var folder = FolderOf(manifest.Id);
-        AtomicFile.WriteAllText(Path.Combine(folder, ManifestName), manifest.Format(), durable: true);
+        var bytes = Encoding.UTF8.GetBytes(manifest.Format());
+        AtomicFile.Write(Path.Combine(folder, ManifestName), stream =>
+        {
+            var written = 0;
+            if (StallsAt("manifest", manifest.Id))
+            {
+                written = bytes.Length / 2;
+                stream.Write(bytes.AsSpan(0, written));
+                stream.Flush();
+                StallHere($"writing the manifest of {NameOf(manifest.Id)}");
+            }
+
+            stream.Write(bytes.AsSpan(written));
+        }, durable: true);
         DirectorySync.Flush(folder);
         DirectorySync.Flush(Root);
     }
@@ -187,6 +210,16 @@ public sealed class CheckpointStore
             {
                 // The manifest goes first: a folder half-deleted by a crash must never look complete.
                 File.Delete(Path.Combine(folder, ManifestName));
+                if (removed.Count == 0 && StallsAt("prune", newest))
+                {
+                    foreach (var file in Directory.EnumerateFiles(folder).Take(1).ToList())
+                    {
+                        File.Delete(file);
+                    }
+
+                    StallHere($"removing {NameOf(id)} after {NameOf(newest)}");
+                }
+
                 Directory.Delete(folder, recursive: true);
                 removed.Add(NameOf(id));
             }
@@ -197,5 +230,15 @@ public sealed class CheckpointStore
         }
 
         return removed;
+    }
+
+    private static bool StallsAt(string phase, long id) =>
+        Stall is not null && string.Equals(Stall, FormattableString.Invariant($"{phase}:{id}"), StringComparison.Ordinal);
+
+    private static void StallHere(string where)
+    {
+        Console.Out.WriteLine($"checkpoint test stall: {where} ({StallVariable}); waiting to be killed");
+        Console.Out.Flush();
+        Thread.Sleep(TimeSpan.FromSeconds(120));
     }
 }
