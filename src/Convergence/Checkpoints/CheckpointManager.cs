@@ -49,6 +49,7 @@ public sealed class CheckpointManager
     private readonly double[] _table;
     private long _nextId;
     private int _incompatible;
+    private Task? _pruning;
 
     /// <summary>Prepares checkpoints in <paramref name="store"/>; nothing is read or written until <see cref="Initialize"/>.</summary>
     /// <param name="store">The checkpoint folder.</param>
@@ -110,6 +111,7 @@ public sealed class CheckpointManager
     public string Write(ControlLoopState state, string reason)
     {
         var started = Stopwatch.GetTimestamp();
+        WaitForPruning();
         var id = _nextId++;
         var rank = _coordinator.Rank;
         var isRoot = rank == 0;
@@ -139,7 +141,6 @@ public sealed class CheckpointManager
         var name = CheckpointStore.NameOf(id);
         string? note = null;
         CheckpointManifest? manifest = null;
-        IReadOnlyList<string> removed = [];
         var verdict = VerdictComplete;
         if (isRoot)
         {
@@ -165,13 +166,6 @@ public sealed class CheckpointManager
             }
         }
 
-        if (manifest is not null)
-        {
-            // After the manifest: a crash while pruning leaves the new checkpoint complete and older ones
-            // either whole or without a manifest (ignored), never a folder that looks complete but is not.
-            removed = _store.Prune(_keep, id);
-        }
-
         verdict = BroadcastLong(verdict);
         if (verdict != VerdictComplete)
         {
@@ -195,8 +189,9 @@ public sealed class CheckpointManager
         var elapsed = Stopwatch.GetElapsedTime(started);
         var done = FormattableString.Invariant(
             $"checkpoint {name} complete ({reason}): iteration {state.Iteration} total {state.TotalIterations}, {Last.Ranks} parts, {Last.TotalBytes} bytes, {elapsed.TotalMilliseconds:0.#} ms");
-        _log($"{done}{(removed.Count > 0 ? $"; removed {string.Join(",", removed)}" : string.Empty)}");
+        _log(done);
         _live?.RecordCheckpoint(Describe(Last));
+        StartPruning(id);
         return done;
     }
 
@@ -275,6 +270,31 @@ public sealed class CheckpointManager
         return note;
     }
 
+    /// <summary>
+    /// Rank 0: removes checkpoints beyond the newest <c>keep</c> on a background thread (file operations
+    /// only, no MPI), so deleting a whole checkpoint's parts does not hold up the iterations. After the
+    /// manifest: a crash while pruning leaves the new checkpoint complete and older ones either whole or
+    /// without a manifest (ignored), never a folder that looks complete but is not.
+    /// </summary>
+    private void StartPruning(long newest)
+    {
+        _pruning = Task.Run(() =>
+        {
+            try
+            {
+                var removed = _store.Prune(_keep, newest);
+                if (removed.Count > 0)
+                {
+                    _log($"checkpoints: removed {string.Join(",", removed)} (keep {_keep})");
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _log($"checkpoints: could not remove old checkpoints in {_store.Root}: {ex.Message} (left for the next checkpoint)");
+            }
+        });
+    }
+
     private CheckpointManifest NewManifest(long id, ControlLoopState state, string reason, IReadOnlyList<CheckpointPart> parts) => new()
     {
         Id = id,
@@ -291,6 +311,20 @@ public sealed class CheckpointManager
         CreatedAt = DateTimeOffset.UtcNow,
         Parts = parts,
     };
+
+    /// <summary>
+    /// Waits until the removal of old checkpoints (rank 0, in the background after each checkpoint) is done;
+    /// call once at the end of the job, so the folder holds exactly what <c>--checkpoint-keep</c> says.
+    /// Not collective.
+    /// </summary>
+    public void WaitForPruning()
+    {
+        if (_pruning is { } pruning)
+        {
+            _pruning = null;
+            pruning.Wait();
+        }
+    }
 
     /// <summary>Fields for result.txt: the last checkpoint and how to resume from it. Rank 0.</summary>
     public IEnumerable<(string Key, string Value)> ResultFields()
@@ -341,6 +375,7 @@ public sealed class CheckpointManager
     /// </summary>
     private (CheckpointManifest? Manifest, string Why) LoadNewest()
     {
+        WaitForPruning();
         var isRoot = _coordinator.Rank == 0;
         var candidates = isRoot ? new Queue<long>(_store.ListIds()) : null;
         var skipped = 0;
