@@ -27,14 +27,17 @@ internal sealed class CheckpointSuite(ICoordinator world, HarnessOptions options
     {
         var table = new StringBuilder();
         Confirmation(table);
-        table.AppendLine();
-        Throughput(table);
+        if (options.Quick || options.CheckpointBytes > 0)
+        {
+            table.AppendLine();
+            Throughput(table);
+        }
         return table.ToString();
     }
 
     private void Confirmation(StringBuilder table)
     {
-        var calls = options.Quick ? 100 : 5_000;
+        var calls = options.Quick ? 100 : options.CheckpointCalls;
         var repeats = options.Quick ? 1 : options.CheckpointRepeats;
         var size = world.Size;
         var wide = new double[SlotsPerRank * size];

@@ -17,8 +17,9 @@ internal sealed record HarnessOptions
           --every K               the every-K cadence's K (default 100)
           --only calls|overhead|latency  run the call costs and that part only
           --checkpoints           run the checkpoint suite only (confirmation collectives, throughput)
-          --checkpoint-bytes B    bytes per rank in the throughput rows (default 9961472, 9.5 MiB)
+          --checkpoint-bytes B    bytes per rank in the throughput rows (default 9961472, 9.5 MiB; 0 skips them)
           --checkpoint-repeats R  interleaved repeats in the checkpoint suite (default 21)
+          --checkpoint-calls C    confirmation collectives per repeat and row (default 5000)
           --checkpoint-dir DIR    where the throughput rows write (default the temp folder)
         """;
 
@@ -48,6 +49,8 @@ internal sealed record HarnessOptions
 
     public int CheckpointRepeats { get; init; } = 21;
 
+    public int CheckpointCalls { get; init; } = 5_000;
+
     public string? CheckpointFolder { get; init; }
 
     /// <summary>Parses the command line; throws <see cref="FormatException"/> with a one-line message.</summary>
@@ -74,8 +77,9 @@ internal sealed record HarnessOptions
                 "--small-iterations" => o with { SmallIterations = Number(name, Value(), 1, 1_000_000_000) },
                 "--large-iterations" => o with { LargeIterations = Number(name, Value(), 1, 1_000_000_000) },
                 "--checkpoints" => o with { RunCheckpoints = true },
-                "--checkpoint-bytes" => o with { CheckpointBytes = (int)Number(name, Value(), 1, 1_000_000_000) },
+                "--checkpoint-bytes" => o with { CheckpointBytes = (int)Number(name, Value(), 0, 1_000_000_000) },
                 "--checkpoint-repeats" => o with { CheckpointRepeats = (int)Number(name, Value(), 1, 1000) },
+                "--checkpoint-calls" => o with { CheckpointCalls = (int)Number(name, Value(), 1, 10_000_000) },
                 "--checkpoint-dir" => o with { CheckpointFolder = Value() },
                 "--every" => o with { EveryK = Number(name, Value(), 1, 1_000_000_000) },
                 "--only" => Value() switch
