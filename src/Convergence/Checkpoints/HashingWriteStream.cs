@@ -6,9 +6,9 @@ namespace Convergence.Checkpoints;
 
 /// <summary>
 /// A write-only stream onto a part's file that counts and hashes what the solver writes, so a part's size
-/// and SHA-256 cost no second read, and that starts the device write of each chunk before hashing it, so
-/// the hashing overlaps the disk instead of adding to it. Disposing it keeps the file open (the framework
-/// still flushes it); <see cref="FinishHash"/> ends it.
+/// and SHA-256 cost no second read. It writes with positional writes on the file's handle (no FileStream
+/// buffer copy for large writes). Disposing it keeps the file open (the framework still flushes it);
+/// <see cref="FinishHash"/> ends it.
 /// </summary>
 /// <remarks>
 /// Small writes are gathered in a 1 MiB buffer (a solver may write a value at a time); large ones go to the
@@ -114,9 +114,6 @@ internal sealed class HashingWriteStream : Stream
     private void WriteChunk(ReadOnlySpan<byte> chunk)
     {
         RandomAccess.Write(_file, chunk, _length);
-
-        // The device starts on this chunk while the CPU hashes it; the final fsync then waits for less.
-        Writeback.Start(_file, _length, chunk.Length);
         _hash.AppendData(chunk);
         _length += chunk.Length;
     }
