@@ -16,6 +16,11 @@ internal sealed record HarnessOptions
           --large-iterations I    iterations per run on the large grid (default 500)
           --every K               the every-K cadence's K (default 100)
           --only calls|overhead|latency  run the call costs and that part only
+          --checkpoints           run the checkpoint suite only (confirmation collectives, throughput)
+          --checkpoint-bytes B    bytes per rank in the throughput rows (default 9961472, 9.5 MiB; 0 skips them)
+          --checkpoint-repeats R  interleaved repeats in the checkpoint suite (default 21)
+          --checkpoint-calls C    confirmation collectives per repeat and row (default 5000)
+          --checkpoint-dir DIR    where the throughput rows write (default the temp folder)
         """;
 
     public bool Quick { get; init; }
@@ -37,6 +42,16 @@ internal sealed record HarnessOptions
     public bool RunOverhead { get; init; } = true;
 
     public bool RunLatency { get; init; } = true;
+
+    public bool RunCheckpoints { get; init; }
+
+    public int CheckpointBytes { get; init; } = 9_961_472;
+
+    public int CheckpointRepeats { get; init; } = 21;
+
+    public int CheckpointCalls { get; init; } = 5_000;
+
+    public string? CheckpointFolder { get; init; }
 
     /// <summary>Parses the command line; throws <see cref="FormatException"/> with a one-line message.</summary>
     public static HarnessOptions Parse(IReadOnlyList<string> args)
@@ -61,6 +76,11 @@ internal sealed record HarnessOptions
                 "--large" => o with { LargeN = (int)Number(name, Value(), 4, 100_000) },
                 "--small-iterations" => o with { SmallIterations = Number(name, Value(), 1, 1_000_000_000) },
                 "--large-iterations" => o with { LargeIterations = Number(name, Value(), 1, 1_000_000_000) },
+                "--checkpoints" => o with { RunCheckpoints = true },
+                "--checkpoint-bytes" => o with { CheckpointBytes = (int)Number(name, Value(), 0, 1_000_000_000) },
+                "--checkpoint-repeats" => o with { CheckpointRepeats = (int)Number(name, Value(), 1, 1000) },
+                "--checkpoint-calls" => o with { CheckpointCalls = (int)Number(name, Value(), 1, 10_000_000) },
+                "--checkpoint-dir" => o with { CheckpointFolder = Value() },
                 "--every" => o with { EveryK = Number(name, Value(), 1, 1_000_000_000) },
                 "--only" => Value() switch
                 {

@@ -78,6 +78,19 @@ internal static class Program
                 Console.WriteLine();
             }
 
+            if (options.RunCheckpoints)
+            {
+                var checkpoints = new CheckpointSuite(world, options).Run();
+                if (isRoot)
+                {
+                    Console.WriteLine(checkpoints);
+                }
+
+                world.Barrier();
+                MpiRuntime.Shutdown();
+                return 0;
+            }
+
             var targets = new List<string>();
             var costs = new CallCostSuite(world, options).Run();
             if (isRoot)

@@ -19,6 +19,13 @@ public sealed partial class PoissonSolver : ICheckpointable
     private const int HeaderBytes = 4 + 4 + 4 + 4 + 4 + 8 + 8;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The grid and the part format decide whether a part can be read; the method does not (the field is
+    /// valid for Jacobi and SOR alike), and the rank count is compared by the framework.
+    /// </remarks>
+    public string CompatibilityKey => FormattableString.Invariant($"poisson-2d grid={_n}x{_n} part=PSN1");
+
+    /// <inheritdoc />
     public void WriteCheckpoint(Stream stream)
     {
         Span<byte> header = stackalloc byte[HeaderBytes];

@@ -9,21 +9,31 @@ using Convergence.Status;
 namespace Convergence.Checkpoints;
 
 /// <summary>
-/// Writes, verifies and restores checkpoints collectively: every rank writes its own part, one reduction
-/// confirms that all parts are on disk (with their sizes and checksums), and only then does rank 0 write
-/// the manifest that makes the checkpoint complete.
+/// Writes, verifies and restores checkpoints collectively: every rank writes its own part, rank 0 gathers
+/// every part's size and checksum, writes the manifest that makes the checkpoint complete only when all
+/// are on disk, and broadcasts one verdict. A checkpoint is loaded only into a job with the same
+/// compatibility key (<see cref="ICheckpointable.CompatibilityKey"/>) and rank count, checked on every rank
+/// before any rank reads its part.
 /// </summary>
 /// <remarks>
 /// Every public method except <see cref="ResultFields"/> is collective: all ranks call it at the same
 /// iteration, on the loop's thread. Disk errors never split the ranks: a rank that fails to write or
-/// verify its part says so in the same reduction, and every rank then takes the same decision (the
-/// checkpoint is abandoned, or an older one is tried).
+/// verify its part says so in the same gather, and every rank then takes the same decision (the
+/// checkpoint is abandoned, or an older one is tried). Each collective sends a constant amount per rank;
+/// only rank 0's gather buffer grows with the rank count.
 /// </remarks>
 public sealed class CheckpointManager
 {
     // Per rank in the confirmation reduction: ok flag, length, and the SHA-256 as eight 32-bit words
     // (doubles hold them exactly, and a sum with zeros from the other ranks leaves them unchanged).
     private const int SlotsPerRank = 10;
+
+    // Verdicts, ordered so that the worst (largest) over the ranks is the one every rank acts on.
+    private const long VerdictUsable = 0;
+    private const long VerdictDamaged = 1;
+    private const long VerdictMisfit = 2;
+    private const long VerdictComplete = 0;
+    private const long VerdictNotComplete = 1;
 
     private readonly CheckpointStore _store;
     private readonly ICheckpointable _solver;
@@ -33,8 +43,13 @@ public sealed class CheckpointManager
     private readonly int _keep;
     private readonly Action<string> _log;
     private readonly LiveStatus? _live;
+    private readonly string _key;
+
+    // Rank 0's gather buffer (every rank's slots); empty elsewhere, so no rank but the root grows with the rank count.
     private readonly double[] _table;
     private long _nextId;
+    private int _incompatible;
+    private Task? _pruning;
 
     /// <summary>Prepares checkpoints in <paramref name="store"/>; nothing is read or written until <see cref="Initialize"/>.</summary>
     /// <param name="store">The checkpoint folder.</param>
@@ -55,11 +70,16 @@ public sealed class CheckpointManager
         _keep = keep;
         _log = log;
         _live = coordinator.Rank == 0 ? live : null;
-        _table = new double[coordinator.Size * SlotsPerRank];
+        _table = coordinator.Rank == 0 ? new double[coordinator.Size * SlotsPerRank] : [];
+        var key = solver.CompatibilityKey;
+        _key = CheckpointManifest.OneLine(string.IsNullOrWhiteSpace(key) ? $"solver={solverName}" : key.Trim());
     }
 
     /// <summary>The checkpoint folder.</summary>
     public CheckpointStore Store => _store;
+
+    /// <summary>This job's compatibility key: the solver's, or <c>solver=</c> and its name when it gives none.</summary>
+    public string Key => _key;
 
     /// <summary>The newest complete checkpoint this job wrote or resumed from; null if none.</summary>
     public CheckpointManifest? Last { get; private set; }
@@ -91,8 +111,10 @@ public sealed class CheckpointManager
     public string Write(ControlLoopState state, string reason)
     {
         var started = Stopwatch.GetTimestamp();
+        WaitForPruning();
         var id = _nextId++;
         var rank = _coordinator.Rank;
+        var isRoot = rank == 0;
         CheckpointPart? part = null;
         string? error = null;
         try
@@ -105,21 +127,50 @@ public sealed class CheckpointManager
             _log($"checkpoint {CheckpointStore.NameOf(id)}: could not write this rank's part: {ex.Message}");
         }
 
-        // The confirmation: after this reduction every rank knows that every part is on disk (or which is not).
-        var table = _table.AsSpan();
-        table.Clear();
+        // The confirmation: rank 0 collects every part's size and checksum (or its absence), writes the
+        // manifest if all are there, and tells every rank the outcome in one broadcast. Only rank 0 holds
+        // the O(ranks) table; every other rank sends and receives a constant amount.
+        Span<double> mine = stackalloc double[SlotsPerRank];
+        mine.Clear();
         if (part is not null)
         {
-            Pack(part, table.Slice(rank * SlotsPerRank, SlotsPerRank));
+            Pack(part, mine);
         }
 
-        _coordinator.AllreduceSum(table);
-        var failed = FailedRanks(table);
+        _coordinator.Gather(mine, isRoot ? _table : Span<double>.Empty);
         var name = CheckpointStore.NameOf(id);
-        if (failed.Count > 0)
+        string? note = null;
+        CheckpointManifest? manifest = null;
+        var verdict = VerdictComplete;
+        if (isRoot)
         {
-            var note = $"checkpoint {name} not complete: rank(s) {string.Join(",", failed)} could not write their part{(error is null ? string.Empty : $" ({error})")}; {(Last is null ? "no earlier checkpoint" : $"{CheckpointStore.NameOf(Last.Id)} stays the newest")}";
-            if (rank == 0)
+            var failed = FailedRanks(_table);
+            if (failed.Count > 0)
+            {
+                verdict = VerdictNotComplete;
+                note = $"checkpoint {name} not complete: rank(s) {string.Join(",", failed)} could not write their part{(error is null ? string.Empty : $" ({error})")}; {(Last is null ? "no earlier checkpoint" : $"{CheckpointStore.NameOf(Last.Id)} stays the newest")}";
+            }
+            else
+            {
+                manifest = NewManifest(id, state, reason, Unpack(_table));
+                try
+                {
+                    _store.WriteManifest(manifest);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    verdict = VerdictNotComplete;
+                    note = $"checkpoint {name} not complete: manifest not written ({ex.Message})";
+                    manifest = null;
+                }
+            }
+        }
+
+        verdict = BroadcastLong(verdict);
+        if (verdict != VerdictComplete)
+        {
+            note ??= $"checkpoint {name} not complete (see rank 0's log)";
+            if (isRoot)
             {
                 _log(note);
             }
@@ -127,67 +178,37 @@ public sealed class CheckpointManager
             return note;
         }
 
-        var manifest = new CheckpointManifest
-        {
-            Id = id,
-            Job = _job,
-            Solver = _solverName,
-            Ranks = _coordinator.Size,
-            Iteration = state.Iteration,
-            TotalIterations = state.TotalIterations,
-            Tolerance = state.Tolerance,
-            Residual = state.Residual,
-            Restarts = state.Restarts,
-            Reason = reason,
-            CreatedAt = DateTimeOffset.UtcNow,
-            Parts = Unpack(table),
-        };
-        if (rank != 0)
-        {
-            // Rank 0 alone completes it; the others go on at once (a crash now leaves it incomplete, never wrong).
-            Last = manifest;
-            Written++;
-            return $"checkpoint {name} parts written";
-        }
-
-        try
-        {
-            _store.WriteManifest(manifest);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            var note = $"checkpoint {name} not complete: manifest not written ({ex.Message})";
-            _log(note);
-            return note;
-        }
-
-        Last = manifest;
+        // Every rank keeps the same counters; only rank 0 has the checksums, the others keep what they need.
+        Last = manifest ?? NewManifest(id, state, reason, []);
         Written++;
-        var removed = _store.Prune(_keep, id);
+        if (!isRoot)
+        {
+            return $"checkpoint {name} complete";
+        }
+
         var elapsed = Stopwatch.GetElapsedTime(started);
         var done = FormattableString.Invariant(
-            $"checkpoint {name} complete ({reason}): iteration {state.Iteration} total {state.TotalIterations}, {manifest.Ranks} parts, {manifest.TotalBytes} bytes, {elapsed.TotalMilliseconds:0.#} ms");
-        _log($"{done}{(removed.Count > 0 ? $"; removed {string.Join(",", removed)}" : string.Empty)}");
-        _live?.RecordCheckpoint(Describe(manifest));
+            $"checkpoint {name} complete ({reason}): iteration {state.Iteration} total {state.TotalIterations}, {Last.Ranks} parts, {Last.TotalBytes} bytes, {elapsed.TotalMilliseconds:0.#} ms");
+        _log(done);
+        _live?.RecordCheckpoint(Describe(Last));
+        StartPruning(id);
         return done;
     }
 
     /// <summary>
     /// Collective: <c>RESTART checkpoint</c>. Rolls every rank back to the newest complete checkpoint that
-    /// verifies; the iteration count since the last restart and the residual come from it, the total count
-    /// keeps running and the tolerance in force stays (a command the user gave since is not undone).
+    /// fits this job (same compatibility key and rank count) and verifies; the iteration count since the last
+    /// restart and the residual come from it, the total count keeps running and the tolerance in force stays
+    /// (a command the user gave since is not undone). Without such a checkpoint nothing changes and the
+    /// note says why (the command is declined, the job goes on).
     /// </summary>
+    /// <exception cref="InvalidDataException">The solver failed to read a verified part on some rank (on every rank alike).</exception>
     public (bool Restored, string Note) Restore(ControlLoopState state)
     {
         var (manifest, why) = LoadNewest();
         if (manifest is null)
         {
             return (false, why);
-        }
-
-        if (manifest.Ranks != _coordinator.Size)
-        {
-            return (false, RankMismatch(manifest));
         }
 
         state.Restarts++;
@@ -204,14 +225,21 @@ public sealed class CheckpointManager
 
     /// <summary>
     /// Collective: <c>--resume</c> at start. Restores counters, tolerance, residual and restarts from the
-    /// newest complete checkpoint that verifies, or leaves the fresh state when there is none.
+    /// newest complete checkpoint that fits this job and verifies, or leaves the fresh state when the folder
+    /// holds no complete checkpoint at all.
     /// </summary>
-    /// <exception cref="OptionsException">The checkpoint was written by a different number of ranks (on every rank alike).</exception>
+    /// <exception cref="OptionsException">The folder holds complete checkpoints but none fits this job (on every rank alike).</exception>
+    /// <exception cref="InvalidDataException">The solver failed to read a verified part on some rank (on every rank alike).</exception>
     public string Resume(ControlLoopState state)
     {
         var (manifest, why) = LoadNewest();
         if (manifest is null)
         {
+            if (_incompatible > 0)
+            {
+                throw new OptionsException($"--resume: {why}");
+            }
+
             var fresh = $"resume: {why}; starting from the initial state";
             if (_coordinator.Rank == 0)
             {
@@ -219,11 +247,6 @@ public sealed class CheckpointManager
             }
 
             return fresh;
-        }
-
-        if (manifest.Ranks != _coordinator.Size)
-        {
-            throw new OptionsException(RankMismatch(manifest));
         }
 
         state.Iteration = manifest.Iteration;
@@ -247,6 +270,62 @@ public sealed class CheckpointManager
         return note;
     }
 
+    /// <summary>
+    /// Rank 0: removes checkpoints beyond the newest <c>keep</c> on a background thread (file operations
+    /// only, no MPI), so deleting a whole checkpoint's parts does not hold up the iterations. After the
+    /// manifest: a crash while pruning leaves the new checkpoint complete and older ones either whole or
+    /// without a manifest (ignored), never a folder that looks complete but is not.
+    /// </summary>
+    private void StartPruning(long newest)
+    {
+        _pruning = Task.Run(() =>
+        {
+            try
+            {
+                var removed = _store.Prune(_keep, newest);
+                if (removed.Count > 0)
+                {
+                    _log($"checkpoints: removed {string.Join(",", removed)} (keep {_keep})");
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _log($"checkpoints: could not remove old checkpoints in {_store.Root}: {ex.Message} (left for the next checkpoint)");
+            }
+        });
+    }
+
+    private CheckpointManifest NewManifest(long id, ControlLoopState state, string reason, IReadOnlyList<CheckpointPart> parts) => new()
+    {
+        Id = id,
+        Job = _job,
+        Solver = _solverName,
+        Key = _key,
+        Ranks = _coordinator.Size,
+        Iteration = state.Iteration,
+        TotalIterations = state.TotalIterations,
+        Tolerance = state.Tolerance,
+        Residual = state.Residual,
+        Restarts = state.Restarts,
+        Reason = reason,
+        CreatedAt = DateTimeOffset.UtcNow,
+        Parts = parts,
+    };
+
+    /// <summary>
+    /// Waits until the removal of old checkpoints (rank 0, in the background after each checkpoint) is done;
+    /// call once at the end of the job, so the folder holds exactly what <c>--checkpoint-keep</c> says.
+    /// Not collective.
+    /// </summary>
+    public void WaitForPruning()
+    {
+        if (_pruning is { } pruning)
+        {
+            _pruning = null;
+            pruning.Wait();
+        }
+    }
+
     /// <summary>Fields for result.txt: the last checkpoint and how to resume from it. Rank 0.</summary>
     public IEnumerable<(string Key, string Value)> ResultFields()
     {
@@ -268,18 +347,41 @@ public sealed class CheckpointManager
     private string Describe(CheckpointManifest m) => FormattableString.Invariant(
         $"{CheckpointStore.NameOf(m.Id)} at iteration {m.Iteration} (total {m.TotalIterations}), {m.CreatedAt:yyyy-MM-dd HH:mm:ss}Z, {m.TotalBytes} bytes in {_store.FolderOf(m.Id)}. To resume: {ResumeHint()}");
 
-    private string RankMismatch(CheckpointManifest m) =>
-        $"checkpoint {CheckpointStore.NameOf(m.Id)} in {_store.Root} was written by {m.Ranks} rank(s), this job has {_coordinator.Size}: start it with {m.Ranks} ranks, or use another --checkpoint-dir";
+    /// <summary>Why <paramref name="m"/> does not fit this job on this rank, or null when it does.</summary>
+    private string? Misfit(CheckpointManifest m)
+    {
+        var name = CheckpointStore.NameOf(m.Id);
+        if (m.Ranks != _coordinator.Size)
+        {
+            return $"{name} was written by {m.Ranks} rank(s), this job has {_coordinator.Size}: start it with {m.Ranks} ranks, or use another --checkpoint-dir";
+        }
+
+        if (!string.Equals(m.Key, _key, StringComparison.Ordinal))
+        {
+            return m.Key.Length == 0
+                ? $"{name} has no compatibility key (written by an older version): start without --resume, or use another --checkpoint-dir"
+                : $"{name} was written for '{m.Key}', this job is '{_key}': start it with the options that wrote the checkpoint, or use another --checkpoint-dir";
+        }
+
+        return null;
+    }
 
     /// <summary>
-    /// Collective: finds the newest checkpoint whose manifest and every part verify, then lets every rank read
-    /// its part. Damaged or incomplete ones are skipped with a log line and never handed to the solver.
+    /// Collective: finds the newest checkpoint that fits this job (key and rank count, checked on every rank)
+    /// and whose manifest and every part verify, then lets every rank read its part. Damaged, incomplete and
+    /// foreign ones are skipped with a log line and never handed to the solver. A solver that fails to read
+    /// its verified part fails the job on every rank at once: its state may be half replaced, so neither
+    /// going on nor trying an older checkpoint is safe.
     /// </summary>
     private (CheckpointManifest? Manifest, string Why) LoadNewest()
     {
+        WaitForPruning();
         var isRoot = _coordinator.Rank == 0;
         var candidates = isRoot ? new Queue<long>(_store.ListIds()) : null;
         var skipped = 0;
+        _incompatible = 0;
+        string? firstMisfit = null;
+        Span<double> mine = stackalloc double[1];
         while (true)
         {
             // Rank 0 chooses the candidate and hands its manifest to all: the others never list the folder.
@@ -288,7 +390,9 @@ public sealed class CheckpointManager
             var length = (int)BroadcastLong(bytes.Length);
             if (length == 0)
             {
-                return (null, skipped == 0 ? $"no checkpoint in {_store.Root}" : $"no complete checkpoint in {_store.Root} ({skipped} skipped)");
+                return (null, _incompatible > 0
+                    ? $"no checkpoint in {_store.Root} fits this job ({_incompatible} written for another{(skipped == 0 ? string.Empty : $", {skipped} incomplete or damaged")}); the newest: {firstMisfit}"
+                    : skipped == 0 ? $"no checkpoint in {_store.Root}" : $"no complete checkpoint in {_store.Root} ({skipped} skipped)");
             }
 
             if (!isRoot)
@@ -298,48 +402,102 @@ public sealed class CheckpointManager
 
             _coordinator.Broadcast(bytes);
             var manifest = CheckpointManifest.Parse(Encoding.UTF8.GetString(bytes));
-            if (manifest.Ranks != _coordinator.Size)
-            {
-                return (manifest, string.Empty);
-            }
+            var name = CheckpointStore.NameOf(manifest.Id);
 
-            var problem = _store.VerifyPart(manifest.Id, manifest.Parts[_coordinator.Rank]);
+            // This rank's verdict: fits and verifies, does not fit (nothing read), or fits but its part is bad.
+            var misfit = Misfit(manifest);
+            var problem = misfit is null ? _store.VerifyPart(manifest.Id, manifest.Parts[_coordinator.Rank]) : null;
             if (problem is not null)
             {
-                _log($"checkpoint {CheckpointStore.NameOf(manifest.Id)}: this rank's part is not usable: {problem}");
+                _log($"checkpoint {name}: this rank's part is not usable: {problem}");
             }
 
-            var table = _table.AsSpan(0, _coordinator.Size);
-            table.Clear();
-            table[_coordinator.Rank] = problem is null ? 0 : 1;
-            _coordinator.AllreduceSum(table);
-            var bad = new List<int>();
-            for (var r = 0; r < table.Length; r++)
+            mine[0] = misfit is not null ? VerdictMisfit : problem is not null ? VerdictDamaged : VerdictUsable;
+            var verdict = AgreeOnVerdict(mine, out var ranks);
+            if (verdict == VerdictMisfit)
             {
-                if (table[r] > 0)
-                {
-                    bad.Add(r);
-                }
-            }
-
-            if (bad.Count > 0)
-            {
-                skipped++;
+                _incompatible++;
+                misfit ??= $"{name}: rank(s) {ranks} have another compatibility key than rank 0 (see their log)";
+                firstMisfit ??= misfit;
                 if (isRoot)
                 {
-                    _log($"checkpoint {CheckpointStore.NameOf(manifest.Id)} skipped: part(s) of rank(s) {string.Join(",", bad)} missing, truncated or altered (see those ranks' lines); trying an older one");
+                    _log($"checkpoint {name} skipped, it does not fit this job: {misfit}");
+                }
+                else if (Misfit(manifest) is { } own)
+                {
+                    _log($"checkpoint {name} does not fit this rank: {own}");
                 }
 
                 continue;
             }
 
-            using (var stream = _store.OpenPart(manifest.Id, manifest.Parts[_coordinator.Rank]))
+            if (verdict == VerdictDamaged)
             {
+                skipped++;
+                if (isRoot)
+                {
+                    _log($"checkpoint {name} skipped: part(s) of rank(s) {ranks} missing, truncated or altered (see those ranks' lines); trying an older one");
+                }
+
+                continue;
+            }
+
+            string? loadError = null;
+            try
+            {
+                using var stream = _store.OpenPart(manifest.Id, manifest.Parts[_coordinator.Rank]);
                 _solver.ReadCheckpoint(stream);
+            }
+            catch (Exception ex)
+            {
+                // Caught whatever it is: a rank that threw alone would leave the others waiting below.
+                loadError = $"{ex.GetType().Name}: {ex.Message}";
+                _log($"checkpoint {name}: the solver could not read this rank's part: {loadError}");
+            }
+
+            mine[0] = loadError is null ? VerdictUsable : VerdictDamaged;
+            if (AgreeOnVerdict(mine, out var failedRanks) != VerdictUsable)
+            {
+                throw new InvalidDataException(
+                    $"checkpoint {name} in {_store.Root} passed its checks but the solver could not read it on rank(s) {failedRanks}{(loadError is null ? string.Empty : $" ({loadError})")}; the state is no longer consistent, so the job ends: resume from an older checkpoint or another --checkpoint-dir");
             }
 
             return (manifest, string.Empty);
         }
+    }
+
+    /// <summary>
+    /// Collective: rank 0 gathers every rank's verdict (one value each) and broadcasts the worst; on rank 0
+    /// <paramref name="ranks"/> lists the ranks that have it (elsewhere "?"). Constant size except on rank 0.
+    /// </summary>
+    private long AgreeOnVerdict(ReadOnlySpan<double> mine, out string ranks)
+    {
+        var isRoot = _coordinator.Rank == 0;
+        var table = isRoot ? _table.AsSpan(0, _coordinator.Size) : Span<double>.Empty;
+        _coordinator.Gather(mine, table);
+        long worst = VerdictUsable;
+        ranks = "?";
+        if (isRoot)
+        {
+            foreach (var v in table)
+            {
+                worst = Math.Max(worst, (long)v);
+            }
+
+            var list = new List<int>();
+            for (var r = 0; r < table.Length; r++)
+            {
+                if ((long)table[r] == worst && worst != VerdictUsable)
+                {
+                    list.Add(r);
+                }
+            }
+
+            ranks = string.Join(",", list);
+        }
+
+        var agreed = BroadcastLong(worst);
+        return agreed;
     }
 
     /// <summary>Rank 0: the next candidate's manifest text, skipping (with a log line) those that are incomplete or damaged.</summary>

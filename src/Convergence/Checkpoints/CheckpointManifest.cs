@@ -27,6 +27,13 @@ public sealed record CheckpointManifest
     /// <summary>The solver that wrote it.</summary>
     public required string Solver { get; init; }
 
+    /// <summary>
+    /// The compatibility key of the job that wrote it (<see cref="Convergence.Solver.ICheckpointable.CompatibilityKey"/>,
+    /// or the solver's name); a job loads the checkpoint only when its own key is the same. Empty in
+    /// manifests written before keys existed: those match no job.
+    /// </summary>
+    public string Key { get; init; } = string.Empty;
+
     /// <summary>The number of ranks that wrote it (one part each).</summary>
     public required int Ranks { get; init; }
 
@@ -65,6 +72,7 @@ public sealed record CheckpointManifest
         Line(sb, "id", Id.ToString(CultureInfo.InvariantCulture));
         Line(sb, "job", OneLine(Job));
         Line(sb, "solver", OneLine(Solver));
+        Line(sb, "key", OneLine(Key));
         Line(sb, "ranks", Ranks.ToString(CultureInfo.InvariantCulture));
         Line(sb, "iteration", Iteration.ToString(CultureInfo.InvariantCulture));
         Line(sb, "total_iterations", TotalIterations.ToString(CultureInfo.InvariantCulture));
@@ -131,6 +139,7 @@ public sealed record CheckpointManifest
             Id = Long(fields, "id"),
             Job = Text(fields, "job"),
             Solver = Text(fields, "solver"),
+            Key = fields.GetValueOrDefault("key", string.Empty),
             Ranks = (int)Long(fields, "ranks"),
             Iteration = Long(fields, "iteration"),
             TotalIterations = Long(fields, "total_iterations"),
@@ -169,7 +178,8 @@ public sealed record CheckpointManifest
 
     private static void Line(StringBuilder sb, string key, string value) => sb.Append(key).Append('=').Append(value).Append('\n');
 
-    private static string OneLine(string value) => value.Replace('\n', ' ').Replace('\r', ' ');
+    /// <summary><paramref name="value"/> with line breaks turned into spaces, as the manifest stores it.</summary>
+    internal static string OneLine(string value) => value.Replace('\n', ' ').Replace('\r', ' ');
 
     private static string Text(Dictionary<string, string> fields, string key) =>
         fields.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"manifest has no '{key}'");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Text;
 using Convergence.Output;
 
 namespace Convergence.Checkpoints;
@@ -9,9 +10,11 @@ namespace Convergence.Checkpoints;
 /// rank (<c>rank-00000.part</c>) and, once complete, <c>manifest.txt</c>. File operations only, no collectives.
 /// </summary>
 /// <remarks>
-/// Parts and the manifest are written to a temporary file, flushed to disk, renamed, and the folder is
-/// flushed too. The manifest is written last, so at every instant each checkpoint folder is either complete
-/// (a manifest whose checksums match every part) or ignored; a crash never damages an older checkpoint.
+/// Each rank writes its part in place and flushes it to disk; rank 0 then writes the manifest (temporary
+/// file, flush, rename) and flushes the folder and the root. The manifest is written last, so at every
+/// instant each checkpoint folder is either complete (a manifest whose checksums match every part) or
+/// ignored; a crash never damages an older checkpoint. Other files in a checkpoint folder (a rank 0 side
+/// file, say) are left alone and removed with the folder.
 /// Thread-safety: none needed; each rank uses its own instance from the loop's thread.
 /// </remarks>
 public sealed class CheckpointStore
@@ -19,7 +22,16 @@ public sealed class CheckpointStore
     /// <summary>The name of the file that makes a checkpoint complete.</summary>
     public const string ManifestName = "manifest.txt";
 
+    /// <summary>
+    /// Fault injection for the crash tests: <c>manifest:ID</c> stops rank 0 halfway through writing checkpoint
+    /// ID's manifest, <c>prune:ID</c> halfway through removing the first old folder after checkpoint ID, so a
+    /// test can SIGKILL the job at exactly that moment. Unset in production: then it costs one string compare.
+    /// </summary>
+    public const string StallVariable = "CONVERGENCE_TEST_STALL_CHECKPOINT";
+
     private const string Prefix = "ckpt-";
+
+    private static readonly string? Stall = Environment.GetEnvironmentVariable(StallVariable);
 
     /// <summary>Uses <paramref name="root"/> (created when the first checkpoint is written).</summary>
     public CheckpointStore(string root)
@@ -69,30 +81,56 @@ public sealed class CheckpointStore
     /// Writes <paramref name="rank"/>'s part of checkpoint <paramref name="id"/> durably; <paramref name="write"/>
     /// gets a stream that hashes as it goes. Returns the part as the manifest will name it.
     /// </summary>
+    /// <remarks>
+    /// In place, without a temporary file and rename: the manifest, written only after every part is on disk,
+    /// is what makes a checkpoint complete, and it names each part's size and SHA-256, so a part torn by a
+    /// crash is never loaded. The part's name becomes durable with rank 0's flush of the folder before the
+    /// manifest is final; this rank only flushes the data.
+    /// </remarks>
     /// <exception cref="IOException">The disk refused (full, gone, no permission wrapped as IO).</exception>
     public CheckpointPart WritePart(long id, int rank, Action<Stream> write)
     {
         var folder = FolderOf(id);
         Directory.CreateDirectory(folder);
         var name = PartName(rank);
-        long length = 0;
-        var sha = string.Empty;
-        AtomicFile.Write(Path.Combine(folder, name), stream =>
+        var path = Path.Combine(folder, name);
+        try
         {
-            using var hashing = new HashingWriteStream(stream);
-            write(hashing);
-            length = hashing.Length;
-            sha = hashing.FinishHash();
-        }, durable: true);
-        DirectorySync.Flush(folder);
-        return new CheckpointPart(rank, name, length, sha);
+            using var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None);
+            var stream = new HashingWriteStream(file);
+            write(stream);
+            var sha = stream.FinishHash();
+            RandomAccess.FlushToDisk(file);
+            return new CheckpointPart(rank, name, stream.Length, sha);
+        }
+        catch
+        {
+            TryDelete(path);
+            throw;
+        }
     }
 
-    /// <summary>Writes the manifest that completes a checkpoint, durably, and flushes both folders.</summary>
+    /// <summary>
+    /// Writes the manifest that completes a checkpoint, durably (temporary file, fsync, rename), and flushes
+    /// the checkpoint's folder (the parts' names and the manifest's) and the root (the folder's own name).
+    /// </summary>
     public void WriteManifest(CheckpointManifest manifest)
     {
         var folder = FolderOf(manifest.Id);
-        AtomicFile.WriteAllText(Path.Combine(folder, ManifestName), manifest.Format(), durable: true);
+        var bytes = Encoding.UTF8.GetBytes(manifest.Format());
+        AtomicFile.Write(Path.Combine(folder, ManifestName), stream =>
+        {
+            var written = 0;
+            if (StallsAt("manifest", manifest.Id))
+            {
+                written = bytes.Length / 2;
+                stream.Write(bytes.AsSpan(0, written));
+                stream.Flush();
+                StallHere($"writing the manifest of {NameOf(manifest.Id)}");
+            }
+
+            stream.Write(bytes.AsSpan(written));
+        }, durable: true);
         DirectorySync.Flush(folder);
         DirectorySync.Flush(Root);
     }
@@ -187,6 +225,16 @@ public sealed class CheckpointStore
             {
                 // The manifest goes first: a folder half-deleted by a crash must never look complete.
                 File.Delete(Path.Combine(folder, ManifestName));
+                if (removed.Count == 0 && StallsAt("prune", newest))
+                {
+                    foreach (var file in Directory.EnumerateFiles(folder).Take(1).ToList())
+                    {
+                        File.Delete(file);
+                    }
+
+                    StallHere($"removing {NameOf(id)} after {NameOf(newest)}");
+                }
+
                 Directory.Delete(folder, recursive: true);
                 removed.Add(NameOf(id));
             }
@@ -197,5 +245,27 @@ public sealed class CheckpointStore
         }
 
         return removed;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A torn part without a manifest is ignored and removed by a later prune.
+        }
+    }
+
+    private static bool StallsAt(string phase, long id) =>
+        Stall is not null && string.Equals(Stall, FormattableString.Invariant($"{phase}:{id}"), StringComparison.Ordinal);
+
+    private static void StallHere(string where)
+    {
+        Console.Out.WriteLine($"checkpoint test stall: {where} ({StallVariable}); waiting to be killed");
+        Console.Out.Flush();
+        Thread.Sleep(TimeSpan.FromSeconds(120));
     }
 }

@@ -35,15 +35,15 @@ public interface ICoordinator
     /// <summary>Sends rank 0's bytes to every rank; every rank passes a buffer of the same length.</summary>
     void Broadcast(Span<byte> bytes);
 
-    /// <summary>Waits until every rank has arrived.</summary>
-    void Barrier();
-
     /// <summary>
     /// Collects every rank's <paramref name="send"/> (the same length on every rank) on rank 0: there
     /// <paramref name="receive"/> holds <see cref="Size"/> × send.Length values in rank order; the other ranks
     /// pass an empty span.
     /// </summary>
     void Gather(ReadOnlySpan<double> send, Span<double> receive);
+
+    /// <summary>Waits until every rank has arrived.</summary>
+    void Barrier();
 
     /// <summary>
     /// Ends the whole job at once with <paramref name="exitCode"/>; not collective: one rank calling it

@@ -75,6 +75,7 @@ public sealed class JobRunner
             };
             loop = ConfigureLoop?.Invoke(loop, services) ?? loop;
             var result = loop.Run();
+            checkpoints?.WaitForPruning();
             if (host is not null)
             {
                 host.Finish(result, checkpoints is null ? _solver.ResultFields : _solver.ResultFields.Concat(checkpoints.ResultFields()));

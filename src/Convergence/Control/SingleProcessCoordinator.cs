@@ -36,12 +36,20 @@ public sealed class SingleProcessCoordinator : ICoordinator
     }
 
     /// <inheritdoc />
-    public void Barrier()
+    public void Gather(ReadOnlySpan<double> send, Span<double> receive)
     {
+        if (receive.Length != send.Length)
+        {
+            throw new ArgumentException($"rank 0 receives {send.Length} values from 1 rank, the buffer holds {receive.Length}", nameof(receive));
+        }
+
+        send.CopyTo(receive);
     }
 
     /// <inheritdoc />
-    public void Gather(ReadOnlySpan<double> send, Span<double> receive) => send.CopyTo(receive);
+    public void Barrier()
+    {
+    }
 
     /// <inheritdoc />
     [DoesNotReturn]

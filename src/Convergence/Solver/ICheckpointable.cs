@@ -20,4 +20,18 @@ public interface ICheckpointable
 
     /// <summary>Replaces this rank's state with the content of <paramref name="stream"/> (read-only).</summary>
     void ReadCheckpoint(Stream stream);
+
+    /// <summary>
+    /// What a checkpoint must have been written with to be loaded into this solver: the grid, the parameters
+    /// that shape the state, the format of the parts (for example <c>poisson-2d grid=128x128 format=1</c>).
+    /// One line, the same on every rank (it describes the job, not this rank's share). The framework stores
+    /// it in the manifest and loads a checkpoint only when the key matches on every rank and the rank count
+    /// matches; a checkpoint written with another key is declined before any rank reads it.
+    /// </summary>
+    /// <remarks>
+    /// The default, an empty key, makes the solver's <see cref="IIterativeSolver.Name"/> the key: enough to
+    /// keep another solver's checkpoints out, not enough to tell two grids apart, so a solver whose state
+    /// depends on its options should say so here.
+    /// </remarks>
+    string CompatibilityKey => string.Empty;
 }

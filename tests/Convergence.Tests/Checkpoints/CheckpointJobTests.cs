@@ -98,7 +98,7 @@ public sealed class CheckpointJobTests
 
         var ex = Assert.Throws<OptionsException>(() => InProcessJob.Run(new RelaxationSolver(), options));
 
-        Assert.Equal($"checkpoint ckpt-00000001 in {store.Root} was written by 2 rank(s), this job has 1: start it with 2 ranks, or use another --checkpoint-dir", ex.Message);
+        Assert.Equal($"--resume: no checkpoint in {store.Root} fits this job (1 written for another); the newest: ckpt-00000001 was written by 2 rank(s), this job has 1: start it with 2 ranks, or use another --checkpoint-dir", ex.Message);
     }
 
     [Fact]

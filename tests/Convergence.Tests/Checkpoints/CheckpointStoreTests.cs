@@ -28,6 +28,44 @@ public sealed class CheckpointStoreTests
     }
 
     [Fact]
+    public void WrittenPart_OfSmallAndLargeWritesAcrossTheChunkBoundaries_HoldsExactlyTheBytesWithTheirSha256()
+    {
+        var store = new CheckpointStore(Repo.NewTempFolder("ckpt-chunks"));
+        var random = new Random(12);
+        var data = new byte[(3 << 20) + 12_345];
+        random.NextBytes(data);
+
+        // Single bytes, a block that fills the buffer past 1 MiB, a block of several MiB, and a tail.
+        var part = store.WritePart(2, 3, s =>
+        {
+            s.WriteByte(data[0]);
+            s.Write(data, 1, 999);
+            s.Write(data.AsSpan(1000, (1 << 20) + 10));
+            s.Write(data.AsSpan((1 << 20) + 1010, (2 << 20) + 5));
+            s.Write(data.AsSpan((3 << 20) + 1015));
+        });
+
+        Assert.Equal(data.Length, part.Length);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data)), part.Sha256);
+        Assert.Equal(data, File.ReadAllBytes(Path.Combine(store.FolderOf(2), CheckpointStore.PartName(3))));
+        Assert.Null(store.VerifyPart(2, part));
+    }
+
+    [Fact]
+    public void APartWhoseSolverThrows_LeavesNoFileBehind()
+    {
+        var store = new CheckpointStore(Repo.NewTempFolder("ckpt-throw"));
+
+        Assert.Throws<InvalidOperationException>(() => store.WritePart(1, 0, s =>
+        {
+            s.Write(Payload);
+            throw new InvalidOperationException("solver failed");
+        }));
+
+        Assert.Empty(Directory.GetFiles(store.FolderOf(1)));
+    }
+
+    [Fact]
     public void TruncatedPart_IsReported()
     {
         var store = new CheckpointStore(Repo.NewTempFolder("ckpt-trunc"));

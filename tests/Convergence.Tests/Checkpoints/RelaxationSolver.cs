@@ -23,6 +23,12 @@ internal sealed class RelaxationSolver : IIterativeSolver, ICheckpointable
 
     public string Name => "relaxation";
 
+    /// <summary>The vector's length decides whether a checkpoint can be read.</summary>
+    public string CompatibilityKey => $"relaxation size={_x.Length}";
+
+    /// <summary>Makes <see cref="ReadCheckpoint"/> throw, as a solver whose reader rejects a verified part.</summary>
+    public bool FailReads { get; init; }
+
     public int Reads { get; private set; }
 
     public void Initialize(SolverContext context)
@@ -68,6 +74,11 @@ internal sealed class RelaxationSolver : IIterativeSolver, ICheckpointable
 
     public void ReadCheckpoint(Stream stream)
     {
+        if (FailReads)
+        {
+            throw new InvalidDataException("relaxation: this part is not mine");
+        }
+
         Span<byte> buffer = stackalloc byte[8];
         for (var i = 0; i < _x.Length; i++)
         {
