@@ -126,8 +126,9 @@ internal sealed class LineAssembler
 
     /// <summary>
     /// Makes a rejected line showable, shortened to <see cref="PreviewChars"/> characters: text that is valid
-    /// UTF-8 is decoded with control characters replaced; anything else (binary data) is shown as printable
-    /// ASCII with every other byte escaped as <c>\xHH</c>, so no raw byte reaches the log or a terminal.
+    /// UTF-8 without control or format characters is shown as text; anything else (binary data, terminal
+    /// escapes, bidi overrides) as printable ASCII with every other byte escaped as <c>\xHH</c>, so no raw
+    /// byte reaches the log, a terminal or the page.
     /// </summary>
     internal static string Preview(ReadOnlySpan<byte> bytes)
     {
@@ -138,6 +139,14 @@ internal sealed class LineAssembler
         }
 
         var text = Encoding.UTF8.GetString(cut ? bytes[..PreviewBytes] : bytes);
+        foreach (var c in text)
+        {
+            if (char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format)
+            {
+                return Escaped(bytes);
+            }
+        }
+
         var builder = new StringBuilder(Math.Min(text.Length, PreviewChars) + 1);
         foreach (var c in text)
         {
@@ -147,7 +156,7 @@ internal sealed class LineAssembler
                 break;
             }
 
-            builder.Append(char.IsControl(c) ? '\uFFFD' : c);
+            builder.Append(c);
         }
 
         if (cut)

@@ -109,17 +109,34 @@ internal sealed class RejectionLimiter
     /// </summary>
     internal static string Category(string reason)
     {
-        var end = reason.Length;
-        foreach (var stop in (ReadOnlySpan<string>)["'", ";", "(", ":", " U+"])
+        // Quoted parts are the sender's text: each different one would make a counter of its own.
+        var unquoted = new StringBuilder(Math.Min(reason.Length, 120));
+        var inQuote = false;
+        foreach (var c in reason)
         {
-            var at = reason.IndexOf(stop, StringComparison.Ordinal);
+            if (c == '\'')
+            {
+                unquoted.Append(inQuote ? "...'" : "'");
+                inQuote = !inQuote;
+            }
+            else if (!inQuote)
+            {
+                unquoted.Append(c);
+            }
+        }
+
+        var text = unquoted.ToString();
+        var end = text.Length;
+        foreach (var stop in (ReadOnlySpan<string>)[";", "(", ":", " U+"])
+        {
+            var at = text.IndexOf(stop, StringComparison.Ordinal);
             if (at > 0 && at < end)
             {
                 end = at;
             }
         }
 
-        var category = reason[..end].Trim();
+        var category = text[..end].Trim();
         return category.Length == 0 ? "unreadable" : category.Length > 60 ? category[..60] : category;
     }
 

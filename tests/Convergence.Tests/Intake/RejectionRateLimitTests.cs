@@ -33,11 +33,11 @@ public sealed class RejectionRateLimitTests
         Thread.Sleep(interval * 2);
         Assert.True(journal.FlushRejections());
         var summary = _log.Last();
-        Assert.Equal("command rejections-summary seq=11 count=990 rejected_total=1000 reasons=\"unknown command: 743, message is not valid UTF-8: 247\"", summary);
+        Assert.Equal("command rejections-summary seq=11 count=990 rejected_total=1000 reasons=\"unknown command '...': 743, message is not valid UTF-8: 247\"", summary);
         var entry = journal.Snapshot(1).Single();
         Assert.Equal(JournalState.Rejected, entry.State);
         Assert.Equal("(990 more rejected messages, not shown one by one)", entry.Text);
-        Assert.Equal("unknown command: 743, message is not valid UTF-8: 247", entry.Reason);
+        Assert.Equal("unknown command '...': 743, message is not valid UTF-8: 247", entry.Reason);
 
         // The flood is over: after a quiet interval an occasional typo is shown in full again.
         Assert.False(journal.FlushRejections(force: true));
@@ -66,7 +66,9 @@ public sealed class RejectionRateLimitTests
     [Fact]
     public void Category_DropsTheVaryingParts()
     {
-        Assert.Equal("unknown command", RejectionLimiter.Category("unknown command 'FROB'; known: ABORT"));
+        Assert.Equal("unknown command '...'", RejectionLimiter.Category("unknown command 'FROB'; known: ABORT"));
+        Assert.Equal("'...' is not a command name", RejectionLimiter.Category("'y:]' is not a command name; known: ABORT"));
+        Assert.Equal("bad #id '...'", RejectionLimiter.Category("bad #id 'ǅ(x': use 1-32 letters"));
         Assert.Equal("control character", RejectionLimiter.Category("control character U+001B in message"));
         Assert.Equal("message is not valid UTF-8", RejectionLimiter.Category("message is not valid UTF-8; skipped"));
         Assert.Equal("NUL byte in message", RejectionLimiter.Category("NUL byte in message (binary data?); skipped"));
@@ -84,10 +86,15 @@ public sealed class RejectionRateLimitTests
             bytes[0] = 0xFF;
             var preview = LineAssembler.Preview(bytes);
             Assert.All(preview, c => Assert.True(c is >= ' ' and <= '~' or '…', $"raw character U+{(int)c:X4} in '{preview}'"));
+            bytes[0] = (byte)'A';
+            var asText = LineAssembler.Preview(bytes);
+            Assert.All(asText, c => Assert.False(char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format || c == '\uFFFD', $"raw character U+{(int)c:X4} in '{asText}'"));
             Assert.True(preview.Length <= LineAssembler.PreviewChars + 1, preview);
         }
 
         Assert.Equal("ab\\x00\\xFFc\\\\", LineAssembler.Preview([(byte)'a', (byte)'b', 0, 0xFF, (byte)'c', (byte)'\\']));
+        Assert.Equal("ESC \\x1B[31m", LineAssembler.Preview("ESC \u001b[31m"u8));
+        Assert.Equal("Grüße, τ=1e-9", LineAssembler.Preview("Grüße, τ=1e-9"u8));
     }
 
     [Fact]
