@@ -93,7 +93,7 @@ public class FloodBenchmarks
             $"// flood {FloodMegabytes} MB: log {_out.Bytes} bytes in {_out.Lines} lines, rejected {_journal.RejectedCount}, accepted {_journal.ReceivedCount}, printable {_out.Printable}, dropped {_log.DroppedCount}"));
         if (!_accepted || _out.Bytes > 1_000_000 || !_out.Printable)
         {
-            throw new InvalidOperationException($"flood target missed: command accepted={_accepted}, log {_out.Bytes} bytes (limit 1,000,000), printable={_out.Printable}");
+            throw new InvalidOperationException($"flood target missed: command accepted={_accepted}, log {_out.Bytes} bytes (limit 1,000,000), printable={_out.Printable} (first raw character: {_out.FirstRaw})");
         }
     }
 
@@ -146,7 +146,11 @@ public class FloodBenchmarks
         return _journal.RejectedCount;
     }
 
-    /// <summary>Counts what would have reached stdout, and whether all of it was printable ASCII.</summary>
+    /// <summary>
+    /// Counts what would have reached stdout, and whether all of it was printable: no control character but
+    /// the line end, no format character, no U+FFFD (what a raw binary byte decodes to). Valid UTF-8 text in a
+    /// rejected line may show as text.
+    /// </summary>
     private sealed class CountingWriter : TextWriter
     {
         public override Encoding Encoding => Encoding.UTF8;
@@ -157,11 +161,17 @@ public class FloodBenchmarks
 
         public bool Printable { get; private set; } = true;
 
+        public string FirstRaw { get; private set; } = "none";
+
         public override void Write(char value)
         {
             Bytes += value < 0x80 ? 1 : Encoding.UTF8.GetByteCount([value]);
             Lines += value == '\n' ? 1 : 0;
-            Printable &= value == '\n' || value is >= ' ' and <= '~';
+            if (Printable && value != '\n' && (char.IsControl(value) || char.GetUnicodeCategory(value) == UnicodeCategory.Format || value == '\uFFFD'))
+            {
+                Printable = false;
+                FirstRaw = $"U+{(int)value:X4} after {Bytes} bytes";
+            }
         }
 
         public override void Write(string? value)

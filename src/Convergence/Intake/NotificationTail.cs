@@ -153,7 +153,11 @@ public sealed class NotificationTail : IDisposable
     /// <summary>Bytes not read again because a replacing file began with them (see the class remarks).</summary>
     internal long ContinuedBytes { get; private set; }
 
-    /// <summary>The fingerprint of the complete lines consumed from the current file; default when there is none.</summary>
+    /// <summary>
+    /// The fingerprint of the complete lines consumed from the current file (reads up to about 16 MB of it);
+    /// default when there is none. For recording where a later run may continue (see <see cref="ContentFingerprint.Matches"/>).
+    /// </summary>
+    /// <exception cref="EndOfStreamException">The file was truncated below what was consumed since the last poll.</exception>
     public ContentFingerprint Consumed => _current is { } current ? ContentFingerprint.Of(current.Handle, current.LineEnd) : default;
 
     /// <summary>A one-time notice for the log (a replaced file recognised as a rewrite), or null; cleared by reading it.</summary>
@@ -345,15 +349,18 @@ public sealed class NotificationTail : IDisposable
     private void ContinueAfterPredecessor(TailSource source, long size)
     {
         var predecessor = source.Predecessor!;
-        source.Predecessor = null;
         if (source.Offset != 0 || predecessor.LineEnd == 0 || predecessor.Handle.IsClosed || size < predecessor.LineEnd)
         {
+            source.Predecessor = null;
             return;
         }
 
+        // A read error propagates with the predecessor still set: the next poll compares again, never reads from 0 in between.
         var consumed = ContentFingerprint.Of(predecessor.Handle, predecessor.LineEnd);
         BytesRead += 2 * Math.Min(consumed.Length, ContentFingerprint.HeadBytes + ContentFingerprint.TailBytes);
-        if (!consumed.Matches(source.Handle, size))
+        var matches = consumed.Matches(source.Handle, size);
+        source.Predecessor = null;
+        if (!matches)
         {
             return;
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Convergence.Journal;
@@ -26,6 +27,8 @@ internal sealed class RejectionLimiter
     internal const int MaxReasons = 16;
 
     private readonly Dictionary<string, long> _held = new(StringComparer.Ordinal);
+    private string? _lastReason;
+    private string _lastCategory = string.Empty;
     private readonly long _intervalTicks;
     private int _left = Allowance;
     private long _heldTotal;
@@ -69,13 +72,16 @@ internal sealed class RejectionLimiter
         }
 
         _heldTotal++;
-        var key = Category(reason);
-        if (!_held.ContainsKey(key) && _held.Count >= MaxReasons)
+
+        // A flood repeats a few constant reasons: the same string instance maps to the same category.
+        if (!ReferenceEquals(reason, _lastReason))
         {
-            key = "other reasons";
+            _lastCategory = Category(reason);
+            _lastReason = reason;
         }
 
-        _held[key] = _held.GetValueOrDefault(key) + 1;
+        var key = _held.Count >= MaxReasons && !_held.ContainsKey(_lastCategory) ? "other reasons" : _lastCategory;
+        CollectionsMarshal.GetValueRefOrAddDefault(_held, key, out _)++;
         return false;
     }
 
