@@ -31,6 +31,9 @@ internal sealed class PortalServer : IDisposable
 
     private const string AuthorizationScheme = "token ";
 
+    /// <summary>Of an over-long body without a length up front, at most this much more is read before the 413.</summary>
+    private const long MaxDiscardedBytes = 1 << 20;
+
     private readonly PortalOptions _options;
     private readonly Action<string> _log;
     private readonly HttpListener _listener;
@@ -265,6 +268,11 @@ internal sealed class PortalServer : IDisposable
         var limit = _options.MaxMessageBytes;
         if (request.ContentLength64 > limit)
         {
+            if (request.ContentLength64 <= MaxDiscardedBytes)
+            {
+                Discard(request.InputStream, new byte[16 * 1024]);
+            }
+
             Refuse(response, request.ContentLength64, limit);
             return;
         }
@@ -280,6 +288,7 @@ internal sealed class PortalServer : IDisposable
 
         if (length > limit)
         {
+            Discard(request.InputStream, buffer);
             Refuse(response, request.ContentLength64 > 0 ? request.ContentLength64 : length, limit);
             return;
         }
@@ -292,6 +301,20 @@ internal sealed class PortalServer : IDisposable
         var shown = Encoding.UTF8.GetString(message).Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal);
         _log(string.Create(CultureInfo.InvariantCulture, $"appended {length + 1} bytes to {NotificationsFile}: {shown}"));
         Text(response, 200, string.Create(CultureInfo.InvariantCulture, $"appended {length + 1} bytes to notifications.txt"));
+    }
+
+    /// <summary>
+    /// Reads and throws away up to <see cref="MaxDiscardedBytes"/> of the rest of a refused body: a client still
+    /// sending when the connection closes gets a broken pipe instead of the reason. A larger flood is cut off.
+    /// </summary>
+    private static void Discard(Stream body, byte[] buffer)
+    {
+        var discarded = 0L;
+        int read;
+        while (discarded < MaxDiscardedBytes && (read = body.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            discarded += read;
+        }
     }
 
     private void Refuse(HttpListenerResponse response, long size, int limit)
