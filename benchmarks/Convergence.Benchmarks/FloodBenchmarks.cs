@@ -71,7 +71,7 @@ public class FloodBenchmarks
     {
         _out = new CountingWriter();
         _log = new JobLog(string.Empty, _out);
-        _journal = new CommandJournal(_log.Write, _log.WriteAlways);
+        _journal = new CommandJournal(_log.WriteAlways);
         _accepted = false;
     }
 

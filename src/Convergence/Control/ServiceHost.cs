@@ -83,7 +83,7 @@ public sealed class ServiceHost : IDisposable
         log.Write($"files notifications={options.NotificationsFile} status={options.StatusFile} result={options.ResultFile}");
 
         // Acknowledgements never drop out of the log; rejections are rate-limited by the journal itself.
-        var journal = new CommandJournal(log.Write, log.WriteAlways);
+        var journal = new CommandJournal(log.WriteAlways);
 
         // The parser is built before any thread starts: a bad custom command list throws here, cleanly.
         var parser = new CommandParser(commands, options.MaxLineBytes);

@@ -28,7 +28,7 @@ public sealed class CommandJournal
     private readonly object _gate = new();
     private readonly LinkedList<JournalEntry> _entries = new();
     private readonly Dictionary<long, LinkedListNode<JournalEntry>> _bySequence = [];
-    private readonly Action<string>? _logAlways;
+    private readonly Action<string>? _log;
     private readonly RejectionLimiter _limiter;
     private long _sequence;
     private long _received;
@@ -37,19 +37,20 @@ public sealed class CommandJournal
     private long _version;
 
     /// <summary>Creates a journal that writes its events to <paramref name="log"/>.</summary>
+    /// <param name="log">
+    /// Where the journal's lines go: acknowledgements, shown rejections and summaries, all bounded in number,
+    /// so the job passes its log's never-dropping <c>WriteAlways</c>.
+    /// </param>
     public CommandJournal(Action<string>? log = null)
-        : this(log, log)
+        : this(log, TimeSpan.FromSeconds(5))
     {
     }
 
-    /// <summary>Creates a journal that writes its events to a log.</summary>
-    /// <param name="log">Where the journal's lines go when <paramref name="logAlways"/> is null.</param>
-    /// <param name="logAlways">Where the journal's lines go: acknowledgements, shown rejections and summaries, all bounded in number, so a log that never drops lines.</param>
-    /// <param name="rejectionInterval">How often held-back rejections are summarised (default 5 s).</param>
-    public CommandJournal(Action<string>? log, Action<string>? logAlways, TimeSpan? rejectionInterval = null)
+    /// <summary>Creates a journal that writes its events to <paramref name="log"/> and summarises held-back rejections every <paramref name="rejectionInterval"/>.</summary>
+    public CommandJournal(Action<string>? log, TimeSpan rejectionInterval)
     {
-        _logAlways = logAlways ?? log;
-        _limiter = new RejectionLimiter(rejectionInterval ?? TimeSpan.FromSeconds(5));
+        _log = log;
+        _limiter = new RejectionLimiter(rejectionInterval);
     }
 
     /// <summary>Messages accepted so far (applied or waiting).</summary>
@@ -69,7 +70,7 @@ public sealed class CommandJournal
     {
         var entry = Add(text, command.ClientId, JournalState.Received, null);
         Interlocked.Increment(ref _received);
-        _logAlways?.Invoke($"command received seq={entry.Sequence} id={Id(entry.ClientId)} text=\"{Quote(entry.Text)}\"");
+        _log?.Invoke($"command received seq={entry.Sequence} id={Id(entry.ClientId)} text=\"{Quote(entry.Text)}\"");
         return entry.Sequence;
     }
 
@@ -117,7 +118,7 @@ public sealed class CommandJournal
         }
 
         var entry = Add(text, clientId, JournalState.Rejected, reason);
-        _logAlways?.Invoke($"command rejected seq={entry.Sequence} id={Id(clientId)} reason=\"{Quote(reason)}\" text=\"{Quote(entry.Text)}\"");
+        _log?.Invoke($"command rejected seq={entry.Sequence} id={Id(clientId)} reason=\"{Quote(reason)}\" text=\"{Quote(entry.Text)}\"");
         return entry.Sequence;
     }
 
@@ -142,7 +143,7 @@ public sealed class CommandJournal
 
         var text = string.Create(CultureInfo.InvariantCulture, $"({s.Count} more rejected messages, not shown one by one)");
         var entry = Add(text, null, JournalState.Rejected, s.Reasons);
-        _logAlways?.Invoke(string.Create(CultureInfo.InvariantCulture,
+        _log?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"command rejections-summary seq={entry.Sequence} count={s.Count} rejected_total={RejectedCount} reasons=\"{Quote(s.Reasons)}\""));
         return true;
     }
@@ -152,7 +153,7 @@ public sealed class CommandJournal
     {
         var entry = Update(sequence, e => e with { State = JournalState.Applied, AppliedIteration = iteration, AppliedTotalIteration = totalIteration, Reason = note });
         Interlocked.Increment(ref _applied);
-        _logAlways?.Invoke(FormattableString.Invariant(
+        _log?.Invoke(FormattableString.Invariant(
             $"command applied seq={sequence} id={Id(entry?.ClientId)} iteration={iteration} total={totalIteration} text=\"{Quote(entry?.Text ?? "?")}\"{(note is null ? string.Empty : $" note=\"{Quote(note)}\"")}"));
     }
 
@@ -161,7 +162,7 @@ public sealed class CommandJournal
     {
         var entry = Update(sequence, e => e with { State = JournalState.Rejected, Reason = reason });
         Interlocked.Increment(ref _rejected);
-        _logAlways?.Invoke($"command rejected seq={sequence} id={Id(entry?.ClientId)} reason=\"{Quote(reason)}\" text=\"{Quote(entry?.Text ?? "?")}\"");
+        _log?.Invoke($"command rejected seq={sequence} id={Id(entry?.ClientId)} reason=\"{Quote(reason)}\" text=\"{Quote(entry?.Text ?? "?")}\"");
     }
 
     /// <summary>The newest <paramref name="count"/> entries, oldest first.</summary>

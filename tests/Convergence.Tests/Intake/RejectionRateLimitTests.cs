@@ -17,7 +17,7 @@ public sealed class RejectionRateLimitTests
     public void FirstFewInFull_ThenOneSummaryPerIntervalWithCountsByReason_ThenFullAgainAfterAQuietInterval()
     {
         var interval = TimeSpan.FromMilliseconds(300);
-        var journal = new CommandJournal(_log.Enqueue, _log.Enqueue, interval);
+        var journal = new CommandJournal(_log.Enqueue, interval);
 
         for (var i = 0; i < 1000; i++)
         {
@@ -50,7 +50,7 @@ public sealed class RejectionRateLimitTests
     [Fact]
     public void ReceivedAndAppliedAreNeverLimited()
     {
-        var journal = new CommandJournal(_log.Enqueue, _log.Enqueue, TimeSpan.FromHours(1));
+        var journal = new CommandJournal(_log.Enqueue, TimeSpan.FromHours(1));
         for (var i = 0; i < 100; i++)
         {
             journal.Rejected("x", null, "unknown command 'x'");
@@ -129,7 +129,7 @@ public sealed class RejectionRateLimitTests
     {
         var folder = Repo.NewTempFolder("ratelimit");
         var path = Path.Combine(folder, "notifications.txt");
-        var journal = new CommandJournal(_log.Enqueue, _log.Enqueue, TimeSpan.FromMilliseconds(200));
+        var journal = new CommandJournal(_log.Enqueue, TimeSpan.FromMilliseconds(200));
         using var intake = new CommandIntake(new NotificationTail(path), new CommandParser(), journal, TimeSpan.FromMilliseconds(20), useChangeNotifications: false, _log.Enqueue);
         var flood = new byte[8 << 20];
         new Random(3).NextBytes(flood);
