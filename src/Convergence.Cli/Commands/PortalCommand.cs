@@ -62,7 +62,8 @@ internal static class PortalCommand
                 c.Cancel = true;
                 stop.Cancel();
             });
-            Console.Out.WriteLine($"convergence portal: serving {server.StatusFile} at {server.Url} (messages go to {server.NotificationsFile}; Ctrl+C to stop)");
+            // The only place the secret is shown: whoever can read this terminal may steer the job.
+            Console.Out.WriteLine($"convergence portal: serving {server.StatusFile} at {server.LoginUrl} (open this URL: it carries the secret; messages go to {server.NotificationsFile}; Ctrl+C to stop)");
             Console.Out.Flush();
             server.RunAsync(stop.Token).GetAwaiter().GetResult();
             Console.CancelKeyPress -= onCancel;

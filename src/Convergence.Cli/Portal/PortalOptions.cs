@@ -24,15 +24,33 @@ internal sealed record PortalOptions
     /// <summary>The largest message accepted, in bytes.</summary>
     public int MaxMessageBytes { get; init; } = DefaultMaxMessageBytes;
 
+    /// <summary>
+    /// The per-run secret every request must carry (in the printed URL, then a cookie); null: a random one
+    /// is made at start.
+    /// </summary>
+    public string? Token { get; init; }
+
+    /// <summary>
+    /// Extra <c>Host</c> header values accepted besides the bound address and <c>localhost</c> on the
+    /// portal's port, as <c>name</c> or <c>name:port</c> (an SSH tunnel's <c>localhost:9000</c>).
+    /// </summary>
+    public IReadOnlyList<string> ExtraAllowedHosts { get; init; } = [];
+
     /// <summary>The options' help text.</summary>
     public static string Help => """
         usage: convergence portal [--service DIR] [--port N] [--host 127.0.0.1] [--max-message-bytes N]
+                                  [--token SECRET] [--allow-host NAME[:PORT]]...
           Serves DIR/status.html on http://HOST:PORT/ with notify_running_job() injected, as the SemWES
           portal does, and appends every message the page sends (plus "\n") to DIR/notifications.txt.
+          Every request needs the run's secret: open the URL printed at start (…/?token=SECRET); the
+          browser then keeps it in a cookie. Scripts send "Authorization: token SECRET". Without it: 403.
           --service DIR            service folder (default: $CONVERGENCE_SERVICE_DIR, else /service)
           --port N                 TCP port, 0 for any free one (default 8765)
           --host ADDRESS           loopback address to bind: 127.0.0.1 (default), ::1 or localhost
           --max-message-bytes N    refuse longer messages with HTTP 413 (default 4096)
+          --token SECRET           use this secret instead of a random one (at least 16 characters)
+          --allow-host NAME[:PORT] also answer to this Host header (e.g. localhost:9000 behind an SSH
+                                   tunnel); by default only the bound address and localhost on PORT
         """;
 
     /// <summary>Parses the command line; throws <see cref="FormatException"/> with a one-line message.</summary>
@@ -42,6 +60,8 @@ internal sealed record PortalOptions
         var address = IPAddress.Loopback;
         var port = DefaultPort;
         var max = DefaultMaxMessageBytes;
+        string? token = null;
+        var hosts = new List<string>();
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -82,13 +102,47 @@ internal sealed record PortalOptions
                 case "--max-message-bytes":
                     max = Number(arg, Value(), 1, 1 << 20);
                     break;
+                case "--token":
+                    token = Secret(Value());
+                    break;
+                case "--allow-host":
+                    hosts.Add(HostName(Value()));
+                    break;
                 default:
                     throw new FormatException($"unknown option '{arg}'");
             }
         }
 
         service = string.IsNullOrWhiteSpace(service) ? "/service" : service;
-        return new PortalOptions { ServiceDirectory = Path.GetFullPath(service), Address = address, Port = port, MaxMessageBytes = max };
+        return new PortalOptions
+        {
+            ServiceDirectory = Path.GetFullPath(service),
+            Address = address,
+            Port = port,
+            MaxMessageBytes = max,
+            Token = token,
+            ExtraAllowedHosts = hosts,
+        };
+    }
+
+    private static string Secret(string token) =>
+        token.Length >= 16 && token.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~')
+            ? token
+            : throw new FormatException("--token must be at least 16 characters of letters, digits, '-', '_', '.' or '~' (or leave it out for a random one)");
+
+    private static string HostName(string host)
+    {
+        var colon = host.LastIndexOf(':');
+        var hasPort = colon > 0 && !host.EndsWith(']');
+        var name = hasPort ? host[..colon] : host;
+        var port = hasPort ? host[(colon + 1)..] : null;
+
+        // Names the listener routes on its loopback port: the tunnel case (ssh -L 9000:127.0.0.1:8765).
+        var loopback = name.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            || (IPAddress.TryParse(name.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+        return loopback && (port is null || (int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p is > 0 and <= 65535))
+            ? host.ToLowerInvariant()
+            : throw new FormatException($"--allow-host needs localhost or a loopback address with an optional port, such as localhost:9000, got '{host}'");
     }
 
     private static int Number(string option, string text, int min, int max) =>

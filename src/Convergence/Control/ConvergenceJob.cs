@@ -84,7 +84,7 @@ public static class ConvergenceJob
             if (!isRoot)
             {
                 // One line per rank at the end shows in the log that every rank stopped at the same iteration.
-                log.Write($"end outcome={ResultFile.Word(result.Outcome)} iteration={result.Iteration} total={result.TotalIterations}");
+                log.WriteAlways($"end outcome={ResultFile.Word(result.Outcome)} iteration={result.Iteration} total={result.TotalIterations}");
             }
 
             return result.ExitCode;

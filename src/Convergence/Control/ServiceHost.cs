@@ -92,7 +92,8 @@ public sealed class ServiceHost : IDisposable
         log.Write($"start job={jobName} solver={solverName} ranks={ranks} ({description}) {options.Describe()}");
         log.Write($"files notifications={options.NotificationsFile} status={options.StatusFile} result={options.ResultFile}");
 
-        var journal = new CommandJournal(log.Write);
+        // Acknowledgements never drop out of the log; rejections are rate-limited by the journal itself.
+        var journal = new CommandJournal(log.WriteAlways);
 
         // The parser is built before any thread starts: a bad custom command list throws here, cleanly.
         var parser = new CommandParser(commands, options.MaxLineBytes);
@@ -177,7 +178,7 @@ public sealed class ServiceHost : IDisposable
         _reporter?.StopAndWriteFinal();
         ResultFile.Write(_options.ResultFile, ResultFile.FormatResult(JobName, _ranks, result, extraResultFields));
         Intake?.Dispose();
-        _log.Write(FormattableString.Invariant(
+        _log.WriteAlways(FormattableString.Invariant(
             $"end outcome={ResultFile.Word(result.Outcome)} iteration={result.Iteration} total={result.TotalIterations} residual={result.Residual:G6} tolerance={result.Tolerance:G6} restarts={result.Restarts} elapsed={result.Elapsed.TotalSeconds:0.###}s it/s={(result.TotalIterations / Math.Max(result.Elapsed.TotalSeconds, 1e-9)):0} commands applied={Journal.AppliedCount} rejected={Journal.RejectedCount} exit={result.ExitCode}"));
         _log.Write($"result written to {_options.ResultFile}: {result.Message}");
     }
@@ -212,7 +213,7 @@ public sealed class ServiceHost : IDisposable
             Intake?.Dispose();
         }
 
-        _log.Write($"end outcome=FAILED {error}");
+        _log.WriteAlways($"end outcome=FAILED {error}");
     }
 
     /// <summary>Stops the background threads; a host neither finished nor failed records a failure first.</summary>

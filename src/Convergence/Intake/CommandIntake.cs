@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Convergence.Commands;
 using Convergence.Journal;
 
@@ -17,13 +18,24 @@ namespace Convergence.Intake;
 /// <para>
 /// Nothing the file contains can stop the watcher or grow its memory without bound: each poll reads a
 /// bounded number of bytes, at most <see cref="MaxWaiting"/> accepted commands wait at once (more are
-/// rejected in the journal), and read errors are logged once per change and retried.
+/// rejected in the journal), and read errors are logged once per change and retried. Rejections are
+/// rate-limited by the journal (a few in full, then one summary per interval), and the preview of a
+/// rejected line is only built when the journal will show it, so a flood of binary data costs little more
+/// than reading it.
+/// </para>
+/// <para>
+/// A <c>#id</c> that an accepted command already carried in this run (the newest
+/// <see cref="RememberedIds"/> are remembered) is rejected as a duplicate: a double click or a resent
+/// message is not applied twice.
 /// </para>
 /// </remarks>
 public sealed class CommandIntake : IDisposable
 {
     /// <summary>Accepted commands that may wait for a sync at once; more are rejected so memory stays bounded.</summary>
     public const int MaxWaiting = 10_000;
+
+    /// <summary>How many accepted <c>#id</c>s are remembered for the duplicate check; older ones are forgotten.</summary>
+    public const int RememberedIds = 100_000;
 
     private const int MaxFinalPolls = 64;
 
@@ -38,6 +50,8 @@ public sealed class CommandIntake : IDisposable
     private readonly FileSystemWatcher? _watcher;
     private readonly Thread _thread;
     private readonly List<TailLine> _lines = [];
+    private readonly Dictionary<string, long> _ids = new(StringComparer.Ordinal);
+    private readonly Queue<string> _idOrder = new();
     private long _polls;
     private int _waiting;
     private string? _problem;
@@ -50,6 +64,7 @@ public sealed class CommandIntake : IDisposable
         _journal = journal;
         _pollInterval = pollInterval;
         _log = log;
+        tail.PreviewFilter = () => journal.NextRejectionShown;
         log(DescribeStart(tail));
         if (useChangeNotifications)
         {
@@ -97,6 +112,9 @@ public sealed class CommandIntake : IDisposable
             PollOnce();
         }
         while (_tail.HasMore && ++polls < MaxFinalPolls);
+
+        // What the rate limit held back is summarised now: the log and the page end with the full count.
+        _journal.FlushRejections(force: true);
     }
 
     /// <inheritdoc />
@@ -149,6 +167,12 @@ public sealed class CommandIntake : IDisposable
             _lines.Clear();
         }
 
+        _journal.FlushRejections();
+        if (_tail.TakeNotice() is { } notice)
+        {
+            _log(notice);
+        }
+
         if (problem != _problem)
         {
             // Logged once per change, not once per poll: a missing mount must not flood the job's log.
@@ -180,11 +204,31 @@ public sealed class CommandIntake : IDisposable
         {
             _journal.Rejected(text, result.ClientId, $"{MaxWaiting} commands are already waiting to be applied; send it again later");
         }
+        else if (command.ClientId is { } id && _ids.TryGetValue(id, out var first))
+        {
+            _journal.Rejected(text, id, string.Create(CultureInfo.InvariantCulture, $"duplicate #id '{id}': already received as seq={first}; not applied again (give each message its own #id)"));
+        }
         else
         {
             var sequence = _journal.Received(command, text);
+            Remember(command.ClientId, sequence);
             Interlocked.Increment(ref _waiting);
             _queue.Enqueue(new PendingCommand(sequence, command));
+        }
+    }
+
+    private void Remember(string? id, long sequence)
+    {
+        if (id is null)
+        {
+            return;
+        }
+
+        _ids[id] = sequence;
+        _idOrder.Enqueue(id);
+        if (_idOrder.Count > RememberedIds)
+        {
+            _ids.Remove(_idOrder.Dequeue());
         }
     }
 

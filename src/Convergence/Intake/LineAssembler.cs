@@ -18,6 +18,8 @@ internal sealed class LineAssembler
 
     private const int PreviewBytes = PreviewChars * 4;
 
+    private const string HexDigits = "0123456789ABCDEF";
+
     private enum Mode
     {
         Normal,
@@ -26,12 +28,24 @@ internal sealed class LineAssembler
     }
 
     private readonly int _maxLineBytes;
+    private readonly Func<bool>? _wantPreview;
+    private readonly string _overlong;
     private byte[] _buffer = [];
     private int _length;
     private long _dropped;
     private Mode _mode;
 
-    public LineAssembler(int maxLineBytes) => _maxLineBytes = maxLineBytes;
+    /// <param name="maxLineBytes">Longer lines are rejected without being held.</param>
+    /// <param name="wantPreview">
+    /// Asked before a rejected line's preview is built; false saves that work when the journal will only count
+    /// the rejection (a flood of binary data). Null: always build it.
+    /// </param>
+    public LineAssembler(int maxLineBytes, Func<bool>? wantPreview = null)
+    {
+        _maxLineBytes = maxLineBytes;
+        _wantPreview = wantPreview;
+        _overlong = $"line longer than the limit of {maxLineBytes} bytes; skipped up to its end";
+    }
 
     /// <summary>Bytes held for the unfinished line (never more than the line limit).</summary>
     public int Buffered => _length;
@@ -57,10 +71,7 @@ internal sealed class LineAssembler
                 case Mode.Normal when _length + chunk.Length > _maxLineBytes:
                     // Report at once: a line that never ends must still show up, and the rest of it is never held.
                     Keep(chunk[..Math.Min(chunk.Length, Math.Max(0, PreviewBytes - _length))]);
-                    lines.Add(new TailLine(
-                        null,
-                        $"line longer than the limit of {_maxLineBytes} bytes; skipped up to its end",
-                        Preview(_buffer.AsSpan(0, _length))));
+                    lines.Add(new TailLine(null, _overlong, PreviewIfWanted(_buffer.AsSpan(0, _length))));
                     _dropped = _length + (long)chunk.Length;
                     _length = 0;
                     _mode = Mode.Overlong;
@@ -85,13 +96,13 @@ internal sealed class LineAssembler
             switch (_mode)
             {
                 case Mode.Normal:
-                    lines.Add(Decode(_buffer.AsSpan(0, _length)));
+                    lines.Add(Decode(_buffer.AsSpan(0, _length), _wantPreview));
                     break;
                 case Mode.RestOfEarlierMessage:
                     lines.Add(new TailLine(
                         null,
                         "end of a message that was being written when the job started; skipped with the earlier content",
-                        Preview(_buffer.AsSpan(0, _length))));
+                        PreviewIfWanted(_buffer.AsSpan(0, _length))));
                     break;
             }
 
@@ -113,11 +124,29 @@ internal sealed class LineAssembler
         return result;
     }
 
-    /// <summary>Makes a rejected line showable: decoded leniently, control characters replaced, shortened.</summary>
+    /// <summary>
+    /// Makes a rejected line showable, shortened to <see cref="PreviewChars"/> characters: text that is valid
+    /// UTF-8 without control or format characters is shown as text; anything else (binary data, terminal
+    /// escapes, bidi overrides) as printable ASCII with every other byte escaped as <c>\xHH</c>, so no raw
+    /// byte reaches the log, a terminal or the page.
+    /// </summary>
     internal static string Preview(ReadOnlySpan<byte> bytes)
     {
         var cut = bytes.Length > PreviewBytes;
+        if (!Utf8.IsValid(cut ? bytes[..PreviewBytes] : bytes) || bytes.Contains((byte)0))
+        {
+            return Escaped(bytes);
+        }
+
         var text = Encoding.UTF8.GetString(cut ? bytes[..PreviewBytes] : bytes);
+        foreach (var c in text)
+        {
+            if (char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format)
+            {
+                return Escaped(bytes);
+            }
+        }
+
         var builder = new StringBuilder(Math.Min(text.Length, PreviewChars) + 1);
         foreach (var c in text)
         {
@@ -127,7 +156,7 @@ internal sealed class LineAssembler
                 break;
             }
 
-            builder.Append(char.IsControl(c) ? '\uFFFD' : c);
+            builder.Append(c);
         }
 
         if (cut)
@@ -138,7 +167,39 @@ internal sealed class LineAssembler
         return builder.ToString();
     }
 
-    private static TailLine Decode(ReadOnlySpan<byte> bytes)
+    /// <summary>Printable ASCII as it is, every other byte (and the backslash) escaped; shortened with "…".</summary>
+    internal static string Escaped(ReadOnlySpan<byte> bytes)
+    {
+        var builder = new StringBuilder(PreviewChars + 4);
+        foreach (var b in bytes)
+        {
+            var width = b is >= 0x20 and < 0x7F and not (byte)'\\' ? 1 : b == (byte)'\\' ? 2 : 4;
+            if (builder.Length + width > PreviewChars)
+            {
+                builder.Append('…');
+                break;
+            }
+
+            if (width == 1)
+            {
+                builder.Append((char)b);
+            }
+            else if (width == 2)
+            {
+                builder.Append("\\\\");
+            }
+            else
+            {
+                builder.Append("\\x").Append(HexDigits[b >> 4]).Append(HexDigits[b & 0xF]);
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    private string? PreviewIfWanted(ReadOnlySpan<byte> bytes) => _wantPreview is null || _wantPreview() ? Preview(bytes) : null;
+
+    private static TailLine Decode(ReadOnlySpan<byte> bytes, Func<bool>? wantPreview)
     {
         if (!bytes.IsEmpty && bytes[^1] == (byte)'\r')
         {
@@ -147,13 +208,13 @@ internal sealed class LineAssembler
 
         if (bytes.Contains((byte)0))
         {
-            return new TailLine(null, "NUL byte in message (binary data?); skipped", Preview(bytes));
+            return new TailLine(null, "NUL byte in message (binary data?); skipped", wantPreview is null || wantPreview() ? Escaped(bytes) : null);
         }
 
         // Validate first rather than catch a decoder exception: binary noise must not cost an exception per line.
         return Utf8.IsValid(bytes)
             ? new TailLine(Encoding.UTF8.GetString(bytes), null)
-            : new TailLine(null, "message is not valid UTF-8; skipped", Preview(bytes));
+            : new TailLine(null, "message is not valid UTF-8; skipped", wantPreview is null || wantPreview() ? Escaped(bytes) : null);
     }
 
     private void Keep(ReadOnlySpan<byte> chunk)

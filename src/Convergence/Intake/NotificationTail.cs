@@ -14,8 +14,12 @@ namespace Convergence.Intake;
 /// The tail keeps the file open and remembers a byte offset. A poll costs one <c>stat</c> of the path plus
 /// reading the bytes that are new, however large the file has grown. When the path names another file
 /// than the one held open (deleted, renamed, re-created), the old file is kept open for a grace period and
-/// read to its end before the new one is read, so a sender that was still appending to it loses nothing;
-/// the new file is read from its start. A file that shrank was truncated: reading starts again at 0.
+/// read to its end before the new one is read, so a sender that was still appending to it loses nothing.
+/// The new file is read from its start, unless it begins with exactly the complete lines already consumed
+/// from the file it replaced (compared by <see cref="ContentFingerprint"/> while that file is still open):
+/// then it is the same messages rewritten (<c>sed -i '$a STOP'</c>, an editor's save, an atomic rewrite by
+/// a tool) and reading continues after them, so no earlier command is applied twice. A file that shrank
+/// was truncated: reading starts again at 0.
 /// An unfinished line waits for its <c>\n</c>; a line longer than the limit is reported once and skipped
 /// without being held; memory stays bounded by the line limit per open file.
 /// </para>
@@ -43,6 +47,8 @@ public sealed class NotificationTail : IDisposable
     private readonly byte[] _buffer = new byte[ReadChunk];
     private readonly List<TailSource> _retired = [];
     private TailSource? _current;
+    private bool _removedByUs;
+    private string? _notice;
     private bool _disposed;
 
     /// <summary>Starts following <paramref name="path"/>.</summary>
@@ -75,6 +81,7 @@ public sealed class NotificationTail : IDisposable
 
         var size = status.Size;
         _current.Offset = size;
+        _current.LineEnd = size;
         SkippedBytes = size;
         if (size == 0)
         {
@@ -84,6 +91,12 @@ public sealed class NotificationTail : IDisposable
         try
         {
             var unfinished = EndsInUnfinishedLine(size);
+            if (unfinished)
+            {
+                // Where that line starts is not known without reading back: no rewrite is recognised until the next \n.
+                _current.LineEnd = 0;
+            }
+
             if (unfinished && DateTime.UtcNow - status.LastWriteUtc < UnfinishedLineStaleAfter)
             {
                 _current.Lines.SkipRestOfEarlierMessage();
@@ -131,6 +144,30 @@ public sealed class NotificationTail : IDisposable
     /// <summary>Something the watcher should log (the path is not a regular file); null when all is well.</summary>
     internal string? Warning { get; private set; }
 
+    /// <summary>
+    /// Asked before a rejected line's preview is built (false: the journal will only count it, so the work is
+    /// skipped). Null: always build previews. Set by the watcher before its first poll.
+    /// </summary>
+    internal Func<bool>? PreviewFilter { get; set; }
+
+    /// <summary>Bytes not read again because a replacing file began with them (see the class remarks).</summary>
+    internal long ContinuedBytes { get; private set; }
+
+    /// <summary>
+    /// The fingerprint of the complete lines consumed from the current file (reads up to about 16 MB of it);
+    /// default when there is none. For recording where a later run may continue (see <see cref="ContentFingerprint.Matches"/>).
+    /// </summary>
+    /// <exception cref="EndOfStreamException">The file was truncated below what was consumed since the last poll.</exception>
+    public ContentFingerprint Consumed => _current is { } current ? ContentFingerprint.Of(current.Handle, current.LineEnd) : default;
+
+    /// <summary>A one-time notice for the log (a replaced file recognised as a rewrite), or null; cleared by reading it.</summary>
+    internal string? TakeNotice()
+    {
+        var notice = _notice;
+        _notice = null;
+        return notice;
+    }
+
     /// <summary>Reads what is new and appends one <see cref="TailLine"/> per complete line to <paramref name="lines"/>.</summary>
     /// <returns>The number of lines appended.</returns>
     /// <exception cref="IOException">The file cannot be read; the next poll retries from the same place.</exception>
@@ -155,7 +192,13 @@ public sealed class NotificationTail : IDisposable
             }
         }
 
-        // 3. The current file, up to the length noted in step 1.
+        // 3. The current file, up to the length noted in step 1. A replacement is compared with the file it
+        //    replaced only now, when that one has been read to its end.
+        if (_current?.Predecessor is not null)
+        {
+            ContinueAfterPredecessor(_current, readCurrentUpTo);
+        }
+
         if (_current is not null && !Drain(_current, readCurrentUpTo, lines, ref budget))
         {
             HasMore = true;
@@ -194,6 +237,8 @@ public sealed class NotificationTail : IDisposable
             File.Move(_path, renameTo, overwrite: false);
         }
 
+        // The job emptied the path on purpose: the next file holds new messages even if they repeat old ones.
+        _removedByUs = true;
         return true;
     }
 
@@ -240,12 +285,15 @@ public sealed class NotificationTail : IDisposable
             {
                 AddIfAny(lines, _current.Lines.Abandon("before the file was truncated"));
                 _current.Offset = 0;
+                _current.LineEnd = 0;
             }
 
             return status.Size;
         }
 
         RetireCurrent();
+        var predecessor = _removedByUs || _retired.Count == 0 ? null : _retired[^1];
+        _removedByUs = false;
         if (TakeBack(status.Identity, status.Size, lines))
         {
             return status.Size;
@@ -256,6 +304,8 @@ public sealed class NotificationTail : IDisposable
         {
             return 0;
         }
+
+        _current.Predecessor = predecessor;
 
         // Between the stat and the open the path may have changed again; the handle is what counts.
         if (opened.Identity != status.Identity)
@@ -286,9 +336,42 @@ public sealed class NotificationTail : IDisposable
         {
             AddIfAny(lines, _current.Lines.Abandon("before the file was truncated"));
             _current.Offset = 0;
+            _current.LineEnd = 0;
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Starts <paramref name="source"/> after the complete lines consumed from the file it replaced, when it
+    /// begins with exactly those bytes: the same messages rewritten, not new ones.
+    /// </summary>
+    private void ContinueAfterPredecessor(TailSource source, long size)
+    {
+        var predecessor = source.Predecessor!;
+        if (source.Offset != 0 || predecessor.LineEnd == 0 || predecessor.Handle.IsClosed || size < predecessor.LineEnd)
+        {
+            source.Predecessor = null;
+            return;
+        }
+
+        // A read error propagates with the predecessor still set: the next poll compares again, never reads from 0 in between.
+        var consumed = ContentFingerprint.Of(predecessor.Handle, predecessor.LineEnd);
+        BytesRead += 2 * Math.Min(consumed.Length, ContentFingerprint.HeadBytes + ContentFingerprint.TailBytes);
+        var matches = consumed.Matches(source.Handle, size);
+        source.Predecessor = null;
+        if (!matches)
+        {
+            return;
+        }
+
+        source.Offset = consumed.Length;
+        source.LineEnd = consumed.Length;
+        ContinuedBytes += consumed.Length;
+
+        // An unfinished line of the old file is the start of a line the new file carries whole.
+        predecessor.Lines.Abandon(string.Empty);
+        _notice = $"notifications: {_path} was replaced by a file that begins with the {consumed.Length} bytes already read; reading on after them (no message applied twice)";
     }
 
     private TailSource? Open(out FileStatus status)
@@ -306,7 +389,7 @@ public sealed class NotificationTail : IDisposable
                 throw;
             }
 
-            return new TailSource(handle, status.Identity, _maxLineBytes);
+            return new TailSource(handle, status.Identity, _maxLineBytes, WantPreview);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -342,6 +425,12 @@ public sealed class NotificationTail : IDisposable
             if (read == 0)
             {
                 return true;
+            }
+
+            var newline = _buffer.AsSpan(0, read).LastIndexOf((byte)'\n');
+            if (newline >= 0)
+            {
+                source.LineEnd = source.Offset + newline + 1;
             }
 
             source.Offset += read;
@@ -395,6 +484,8 @@ public sealed class NotificationTail : IDisposable
 
         return count;
     }
+
+    private bool WantPreview() => PreviewFilter?.Invoke() ?? true;
 
     private static void AddIfAny(List<TailLine> lines, TailLine? line)
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Convergence.Commands;
 
@@ -10,7 +11,15 @@ namespace Convergence.Journal;
 /// <c>command applied seq=3 id=7f3a iteration=1200 total=1200 text="STOP"</c>,
 /// <c>command rejected seq=4 id=- reason="…" text="…"</c>.
 /// </summary>
-/// <remarks>Thread-safe (one lock; never taken on a no-sync iteration). Keeps the newest <see cref="Capacity"/> entries.</remarks>
+/// <remarks>
+/// <para>Thread-safe (one lock; never taken on a no-sync iteration). Keeps the newest <see cref="Capacity"/> entries.</para>
+/// <para>
+/// Rejections are rate-limited: the first <see cref="RejectionLimiter.Allowance"/> are recorded in full;
+/// past that they are counted by reason and <see cref="FlushRejections"/> records one summary entry and
+/// one log line (<c>command rejections-summary count=N reasons="…"</c>) per interval. Received, applied and
+/// declined commands are always recorded, and their log lines go to the log that never drops lines.
+/// </para>
+/// </remarks>
 public sealed class CommandJournal
 {
     /// <summary>How many entries are kept for display; counts cover all of them.</summary>
@@ -20,6 +29,7 @@ public sealed class CommandJournal
     private readonly LinkedList<JournalEntry> _entries = new();
     private readonly Dictionary<long, LinkedListNode<JournalEntry>> _bySequence = [];
     private readonly Action<string>? _log;
+    private readonly RejectionLimiter _limiter;
     private long _sequence;
     private long _received;
     private long _applied;
@@ -27,7 +37,21 @@ public sealed class CommandJournal
     private long _version;
 
     /// <summary>Creates a journal that writes its events to <paramref name="log"/>.</summary>
-    public CommandJournal(Action<string>? log = null) => _log = log;
+    /// <param name="log">
+    /// Where the journal's lines go: acknowledgements, shown rejections and summaries, all bounded in number,
+    /// so the job passes its log's never-dropping <c>WriteAlways</c>.
+    /// </param>
+    public CommandJournal(Action<string>? log = null)
+        : this(log, TimeSpan.FromSeconds(5))
+    {
+    }
+
+    /// <summary>Creates a journal that writes its events to <paramref name="log"/> and summarises held-back rejections every <paramref name="rejectionInterval"/>.</summary>
+    public CommandJournal(Action<string>? log, TimeSpan rejectionInterval)
+    {
+        _log = log;
+        _limiter = new RejectionLimiter(rejectionInterval);
+    }
 
     /// <summary>Messages accepted so far (applied or waiting).</summary>
     public long ReceivedCount => Interlocked.Read(ref _received);
@@ -50,13 +74,78 @@ public sealed class CommandJournal
         return entry.Sequence;
     }
 
-    /// <summary>Records a rejected message.</summary>
+    /// <summary>
+    /// True when the next <see cref="Rejected"/> will be recorded in full; when false, a caller may pass a
+    /// cheap placeholder text, since only the reason is counted.
+    /// </summary>
+    public bool NextRejectionShown
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _limiter.NextIsShown(Stopwatch.GetTimestamp());
+            }
+        }
+    }
+
+    /// <summary>Held-back rejections not yet summarised.</summary>
+    internal long HeldRejections
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _limiter.HeldCount;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Records a rejected message: in full while the rate limit allows, else only counted under its reason
+    /// (summarised by <see cref="FlushRejections"/>).
+    /// </summary>
+    /// <returns>Its sequence number, or 0 when it was only counted.</returns>
     public long Rejected(string text, string? clientId, string reason)
     {
-        var entry = Add(text, clientId, JournalState.Rejected, reason);
         Interlocked.Increment(ref _rejected);
+        lock (_gate)
+        {
+            if (!_limiter.Admit(reason, Stopwatch.GetTimestamp()))
+            {
+                return 0;
+            }
+        }
+
+        var entry = Add(text, clientId, JournalState.Rejected, reason);
         _log?.Invoke($"command rejected seq={entry.Sequence} id={Id(clientId)} reason=\"{Quote(reason)}\" text=\"{Quote(entry.Text)}\"");
         return entry.Sequence;
+    }
+
+    /// <summary>
+    /// Records one summary of the rejections held back by the rate limit, when an interval has passed since
+    /// the first of them (or at once with <paramref name="force"/>, at the end of the run). Cheap when there
+    /// is nothing to summarise; the watcher calls it after every poll.
+    /// </summary>
+    /// <returns>True when a summary was recorded.</returns>
+    public bool FlushRejections(bool force = false)
+    {
+        (long Count, string Reasons)? summary;
+        lock (_gate)
+        {
+            summary = _limiter.TakeSummary(Stopwatch.GetTimestamp(), force);
+        }
+
+        if (summary is not { } s)
+        {
+            return false;
+        }
+
+        var text = string.Create(CultureInfo.InvariantCulture, $"({s.Count} more rejected messages, not shown one by one)");
+        var entry = Add(text, null, JournalState.Rejected, s.Reasons);
+        _log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+            $"command rejections-summary seq={entry.Sequence} count={s.Count} rejected_total={RejectedCount} reasons=\"{Quote(s.Reasons)}\""));
+        return true;
     }
 
     /// <summary>Marks a received command as applied on every rank.</summary>
@@ -117,6 +206,9 @@ public sealed class CommandJournal
         }
     }
 
+    /// <summary>Control characters, and format characters such as bidi overrides that would reorder what a reader sees.</summary>
+    private static bool NeedsEscape(char c) => char.IsControl(c) || char.GetUnicodeCategory(c) == UnicodeCategory.Format;
+
     private static string Id(string? clientId) => clientId ?? "-";
 
     /// <summary>
@@ -128,7 +220,7 @@ public sealed class CommandJournal
         var clean = true;
         foreach (var c in s)
         {
-            if (c is '\\' or '"' || char.IsControl(c))
+            if (c is '\\' or '"' || NeedsEscape(c))
             {
                 clean = false;
                 break;
@@ -147,7 +239,7 @@ public sealed class CommandJournal
             {
                 builder.Append('\\').Append(c);
             }
-            else if (char.IsControl(c))
+            else if (NeedsEscape(c))
             {
                 builder.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
             }

@@ -10,14 +10,22 @@ public sealed partial class PortalProcess : IDisposable
     {
         Process = process;
         Url = url;
+        BaseUrl = new Uri(url.GetLeftPart(UriPartial.Path));
+        Token = url.Query["?token=".Length..];
         ServiceFolder = serviceFolder;
     }
 
     /// <summary>The process.</summary>
     public RunningProcess Process { get; }
 
-    /// <summary>The URL the portal printed.</summary>
+    /// <summary>The URL the portal printed (with its secret, as a user opens it).</summary>
     public Uri Url { get; }
+
+    /// <summary>The printed URL without the secret.</summary>
+    public Uri BaseUrl { get; }
+
+    /// <summary>The secret from the printed URL.</summary>
+    public string Token { get; }
 
     /// <summary>The folder it serves.</summary>
     public string ServiceFolder { get; }
@@ -44,12 +52,20 @@ public sealed partial class PortalProcess : IDisposable
         }
     }
 
+    /// <summary>A request to <paramref name="path"/> that carries the secret as a script would (Authorization header).</summary>
+    public HttpRequestMessage Request(HttpMethod method, string path)
+    {
+        var request = new HttpRequestMessage(method, new Uri(BaseUrl, path));
+        request.Headers.TryAddWithoutValidation("Authorization", "token " + Token);
+        return request;
+    }
+
     /// <summary>What the portal has appended so far ("" when nothing).</summary>
     public string Notifications() => File.Exists(NotificationsFile) ? File.ReadAllText(NotificationsFile) : string.Empty;
 
     /// <inheritdoc />
     public void Dispose() => Process.Dispose();
 
-    [GeneratedRegex(@"http://127\.0\.0\.1:\d+/")]
+    [GeneratedRegex(@"http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]+")]
     private static partial Regex UrlPattern();
 }

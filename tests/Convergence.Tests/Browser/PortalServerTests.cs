@@ -93,7 +93,8 @@ public sealed class PortalServerTests : IDisposable
         // Without a length up front (chunked), the portal stops reading one byte past the limit.
         using var chunked = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(new string('z', 100_000))));
         chunked.Headers.ContentLength = null;
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(portal.Url, "notify")) { Content = chunked };
+        using var request = portal.Request(HttpMethod.Post, "notify");
+        request.Content = chunked;
         request.Headers.TransferEncodingChunked = true;
         request.Headers.Add("X-Convergence-Notify", "1");
         var flood = await _http.SendAsync(request);
@@ -107,21 +108,137 @@ public sealed class PortalServerTests : IDisposable
     {
         var folder = Repo.NewTempFolder("portal-refuse");
         using var portal = PortalProcess.Start(folder);
-        var notify = new Uri(portal.Url, "notify");
-
-        var get = await _http.GetAsync(notify);
+        var get = await _http.SendAsync(portal.Request(HttpMethod.Get, "notify"));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
         Assert.Equal("POST", string.Join(",", get.Content.Headers.Allow));
-        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await _http.PostAsync(portal.Url, new StringContent("ABORT"))).StatusCode);
+        using (var postPage = portal.Request(HttpMethod.Post, "/"))
+        {
+            postPage.Content = new StringContent("ABORT");
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, (await _http.SendAsync(postPage)).StatusCode);
+        }
 
         // A plain form post from any web page would lack the header; a script elsewhere would carry its origin.
-        Assert.Equal(HttpStatusCode.Forbidden, (await _http.PostAsync(notify, new StringContent("ABORT"))).StatusCode);
-        using var foreign = new HttpRequestMessage(HttpMethod.Post, notify) { Content = new StringContent("ABORT") };
+        using (var plain = portal.Request(HttpMethod.Post, "notify"))
+        {
+            plain.Content = new StringContent("ABORT");
+            Assert.Equal(HttpStatusCode.Forbidden, (await _http.SendAsync(plain)).StatusCode);
+        }
+
+        using var foreign = portal.Request(HttpMethod.Post, "notify");
+        foreign.Content = new StringContent("ABORT");
         foreign.Headers.Add("X-Convergence-Notify", "1");
         foreign.Headers.Add("Origin", "http://example.com");
         Assert.Equal(HttpStatusCode.Forbidden, (await _http.SendAsync(foreign)).StatusCode);
 
-        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync(new Uri(portal.Url, "favicon.ico"))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.SendAsync(portal.Request(HttpMethod.Get, "favicon.ico"))).StatusCode);
+        Assert.Equal(string.Empty, portal.Notifications());
+    }
+
+    [Fact]
+    public async Task WithoutTheSecret_EveryRequestIs403WithAClearBody_AndNothingIsAppended()
+    {
+        var folder = Repo.NewTempFolder("portal-secret-missing");
+        File.WriteAllText(Path.Combine(folder, "status.html"), StatusPage.Render(SampleSnapshots.Running()));
+        using var portal = PortalProcess.Start(folder);
+        Assert.True(portal.BaseUrl.Port > 0, portal.Url.ToString());
+        var notify = new Uri(portal.BaseUrl, "notify");
+        var expected = $"refused: this portal needs the secret it printed when it started: open that URL ({portal.BaseUrl}?token=…) in your browser, or send the header 'Authorization: token …'; nothing was done\n";
+
+        // What another user of the login node can do: the header the page sends, but not the secret.
+        using var curl = new HttpRequestMessage(HttpMethod.Post, notify) { Content = new StringContent("ABORT") };
+        curl.Headers.Add("X-Convergence-Notify", "1");
+        var refused = await _http.SendAsync(curl);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal(expected, await refused.Content.ReadAsStringAsync());
+
+        var page = await _http.GetAsync(portal.BaseUrl);
+        Assert.Equal(HttpStatusCode.Forbidden, page.StatusCode);
+        Assert.Equal(expected, await page.Content.ReadAsStringAsync());
+
+        // A wrong secret, of the right length and of another, in each place a secret is looked for.
+        var wrong = new string('A', portal.Token.Length);
+        foreach (var guess in new[] { wrong, portal.Token[..^1], portal.Token + "x", string.Empty })
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await _http.GetAsync(new Uri(portal.BaseUrl, "?token=" + guess))).StatusCode);
+            using var header = new HttpRequestMessage(HttpMethod.Post, notify) { Content = new StringContent("STOP") };
+            header.Headers.Add("X-Convergence-Notify", "1");
+            header.Headers.TryAddWithoutValidation("Authorization", "token " + guess);
+            header.Headers.TryAddWithoutValidation("Cookie", $"convergence-portal-{portal.BaseUrl.Port}={guess}");
+            Assert.Equal(HttpStatusCode.Forbidden, (await _http.SendAsync(header)).StatusCode);
+        }
+
+        Assert.Equal(string.Empty, portal.Notifications());
+    }
+
+    [Fact]
+    public async Task WithTheSecret_PrintedUrlSetsACookie_ThenPageAndNotifyAre200()
+    {
+        var folder = Repo.NewTempFolder("portal-secret");
+        File.WriteAllText(Path.Combine(folder, "status.html"), StatusPage.Render(SampleSnapshots.Running()));
+        using var portal = PortalProcess.Start(folder);
+        using var browserLike = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { Timeout = TimeSpan.FromSeconds(15) };
+
+        // The printed URL answers with the cookie and sends the browser to the same page without the secret.
+        var first = await browserLike.GetAsync(portal.Url);
+        Assert.Equal(HttpStatusCode.SeeOther, first.StatusCode);
+        Assert.Equal("/", first.Headers.Location?.OriginalString);
+        var cookie = Assert.Single(first.Headers.GetValues("Set-Cookie"));
+        Assert.Equal($"convergence-portal-{portal.BaseUrl.Port}={portal.Token}; Path=/; HttpOnly; SameSite=Strict", cookie);
+        var pair = cookie[..cookie.IndexOf(';', StringComparison.Ordinal)];
+
+        using var page = new HttpRequestMessage(HttpMethod.Get, portal.BaseUrl);
+        page.Headers.TryAddWithoutValidation("Cookie", pair);
+        var served = await browserLike.SendAsync(page);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Contains("window.notify_running_job", await served.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var click = new HttpRequestMessage(HttpMethod.Post, new Uri(portal.BaseUrl, "notify")) { Content = new StringContent("STOP #c1") };
+        click.Headers.Add("X-Convergence-Notify", "1");
+        click.Headers.TryAddWithoutValidation("Cookie", pair);
+        Assert.Equal(HttpStatusCode.OK, (await browserLike.SendAsync(click)).StatusCode);
+
+        // A script sends the secret as a header.
+        using var script = portal.Request(HttpMethod.Post, "notify");
+        script.Content = new StringContent("CHECKPOINT #s1");
+        script.Headers.Add("X-Convergence-Notify", "1");
+        Assert.Equal(HttpStatusCode.OK, (await browserLike.SendAsync(script)).StatusCode);
+
+        Assert.Equal("STOP #c1\nCHECKPOINT #s1\n", portal.Notifications());
+
+        // Printed once: at start, and never in the log lines that follow.
+        Assert.Equal(1, CountOf(portal.Process.Stdout, portal.Token));
+    }
+
+    [Fact]
+    public async Task HostAllowList_AnswersTheBoundAddressLocalhostAndListedNamesOnly()
+    {
+        var folder = Repo.NewTempFolder("portal-hosts");
+        using var portal = PortalProcess.Start(folder, "--allow-host", "localhost:9000");
+        var port = portal.BaseUrl.Port;
+
+        async Task<(HttpStatusCode Status, string Body)> WithHost(string host)
+        {
+            using var request = portal.Request(HttpMethod.Get, "/");
+            request.Headers.Host = host;
+            using var response = await _http.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await WithHost($"127.0.0.1:{port}")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await WithHost($"localhost:{port}")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await WithHost("localhost:9000")).Status);
+
+        // Another port, no port, an unlisted tunnel port: refused with the list of what is answered.
+        var allowed = string.Join(", ", new[] { $"127.0.0.1:{port}", $"localhost:{port}", "localhost:9000" }.Order(StringComparer.Ordinal));
+        var (status, body) = await WithHost("127.0.0.1:1");
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Equal($"refused: this portal does not answer to Host '127.0.0.1:1' (allowed: {allowed}); open the URL it printed, or add --allow-host\n", body);
+        Assert.Equal(HttpStatusCode.Forbidden, (await WithHost("127.0.0.1")).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await WithHost("localhost:9001")).Status);
+
+        // A name that rebinds to 127.0.0.1 never gets the page (the listener itself answers 404 for unknown names).
+        Assert.NotEqual(HttpStatusCode.OK, (await WithHost($"attacker.example:{port}")).Status);
+        Assert.Equal(string.Empty, portal.Notifications());
         Assert.Equal(string.Empty, portal.Notifications());
     }
 
@@ -145,6 +262,8 @@ public sealed class PortalServerTests : IDisposable
     [InlineData("--port 70000", "--port must be a whole number from 0 to 65535")]
     [InlineData("--port", "--port needs a value")]
     [InlineData("--colour red", "unknown option '--colour'")]
+    [InlineData("--token short", "--token must be at least 16 characters")]
+    [InlineData("--allow-host example.com", "--allow-host needs localhost or a loopback address")]
     public void BadOptions_OneLineErrorAndExitCode2(string arguments, string expected)
     {
         var dll = Repo.Output("src/Convergence.Cli", "Convergence.Cli");
@@ -158,12 +277,21 @@ public sealed class PortalServerTests : IDisposable
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
 
+    private static int CountOf(string text, string part)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
     private async Task<HttpResponseMessage> Post(PortalProcess portal, string message)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(portal.Url, "notify"))
-        {
-            Content = new StringContent(message, Encoding.UTF8, "text/plain"),
-        };
+        using var request = portal.Request(HttpMethod.Post, "notify");
+        request.Content = new StringContent(message, Encoding.UTF8, "text/plain");
         request.Headers.Add("X-Convergence-Notify", "1");
         return await _http.SendAsync(request);
     }

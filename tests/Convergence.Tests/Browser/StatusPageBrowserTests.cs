@@ -69,7 +69,7 @@ public sealed partial class StatusPageBrowserTests(ChromiumFixture chromium)
         Assert.Equal(0, await page.Locator("img").CountAsync());
         Assert.Empty(browser.Dialogs);
         Assert.Empty(browser.Errors);
-        Assert.All(browser.Requests, url => Assert.StartsWith(portal.Url.ToString(), url, StringComparison.Ordinal));
+        Assert.All(browser.Requests, url => Assert.StartsWith(portal.BaseUrl.ToString(), url, StringComparison.Ordinal));
     }
 
     [Fact]
