@@ -207,7 +207,7 @@ case "$action" in
         usage
         ;;
     *)
-        usage >&2
+        say "error: unknown action '${action}': use start, stop or status (e.g. $0 start)"
         exit 2
         ;;
 esac

@@ -195,7 +195,7 @@ public sealed class JobRunner
     private void RecordReadingPosition(NotificationPosition? position)
     {
         var path = Path.Combine(_options.CheckpointFolder, NotificationPosition.FileName);
-        position ??= new NotificationPosition(Path.GetFullPath(_options.NotificationsFile), 0, 0, 0, DateTimeOffset.UtcNow);
+        position ??= NotificationPosition.NoFile(_options.NotificationsFile, DateTimeOffset.UtcNow);
         try
         {
             Directory.CreateDirectory(_options.CheckpointFolder);

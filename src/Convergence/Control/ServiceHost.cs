@@ -109,7 +109,9 @@ public sealed class ServiceHost : IDisposable
         ObjectDisposedException.ThrowIf(_ended, this);
         _ended = true;
         DrainLateCommands();
-        FinalNotificationPosition = Intake?.Position;
+        // Taken before the result is written: a message sent once the result (or the page) is out must
+        // count as sent after it.
+        FinalNotificationPosition = Intake is null ? null : Intake.Position ?? NotificationPosition.NoFile(_options.NotificationsFile, DateTimeOffset.UtcNow);
         Live.Finish(pageState ?? StateOf(result.Outcome), result.Iteration, result.TotalIterations, result.Residual, result.Tolerance, pageMessage ?? result.Message);
         _reporter?.StopAndWriteFinal();
         ResultFile.Write(_options.ResultFile, ResultFile.FormatResult(JobName, _ranks, result, extraResultFields));

@@ -67,7 +67,7 @@ public sealed class CommandIntake : IDisposable
     /// Where the watcher stopped reading; meaningful after <see cref="StopAndDrain"/> (a chained job records it
     /// for its next link). Null when no file was open.
     /// </summary>
-    public NotificationPosition? Position => _stop.IsCancellationRequested ? _tail.Position : null;
+    public NotificationPosition? Position => _stop.IsCancellationRequested ? _tail.TakePosition() : null;
 
     /// <summary>How many polls have run (for the watcher-cost figures).</summary>
     public long Polls => Interlocked.Read(ref _polls);

@@ -13,12 +13,32 @@ namespace Convergence.Intake;
 /// <param name="Inode">The file's inode number (0 when the platform cannot tell).</param>
 /// <param name="Offset">Bytes consumed: the start of the first line not yet read to its end.</param>
 /// <param name="RecordedAt">When the position was taken; a file re-created after it holds only newer messages.</param>
-public sealed record NotificationPosition(string Path, ulong Device, ulong Inode, long Offset, DateTimeOffset RecordedAt)
+/// <param name="Check">
+/// SHA-256 (hex) of the up to <see cref="CheckBytes"/> bytes before <paramref name="Offset"/>: a file re-created
+/// with the old inode number (file systems reuse them at once) is told apart by its content. Empty: not checked.
+/// </param>
+public sealed record NotificationPosition(string Path, ulong Device, ulong Inode, long Offset, DateTimeOffset RecordedAt, string Check = "")
 {
+    /// <summary>How many bytes before the offset <see cref="Check"/> covers.</summary>
+    public const int CheckBytes = 256;
+
     /// <summary>The file's name beside the checkpoints (a small file of its own: the checkpoint manifest is the checkpoint layer's).</summary>
     public const string FileName = "notifications-position.txt";
 
+    /// <summary>
+    /// File-system clocks are coarse (a kernel tick): a file written just after the position was taken may
+    /// carry a modification time slightly before it. A file the earlier job had opened is recognised by its
+    /// identity, so only a re-created one is judged by this time.
+    /// </summary>
+    internal static readonly TimeSpan ClockSlack = TimeSpan.FromSeconds(1);
+
     internal FileIdentity Identity => new(Device, Inode);
+
+    /// <summary>The <see cref="Check"/> of <paramref name="bytesBeforeOffset"/>.</summary>
+    internal static string CheckOf(ReadOnlySpan<byte> bytesBeforeOffset) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytesBeforeOffset));
+
+    /// <summary>The position of a job that had no file to read (the path did not exist when it stopped).</summary>
+    public static NotificationPosition NoFile(string path, DateTimeOffset at) => new(System.IO.Path.GetFullPath(path), 0, 0, 0, at);
 
     /// <summary>The position as <c>key=value</c> lines.</summary>
     public string Format()
@@ -28,6 +48,7 @@ public sealed record NotificationPosition(string Path, ulong Device, ulong Inode
         sb.Append("path=").Append(Path).Append('\n');
         sb.Append(CultureInfo.InvariantCulture, $"device={Device}\ninode={Inode}\noffset={Offset}\n");
         sb.Append("recorded_at=").Append(RecordedAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append("check=").Append(Check).Append('\n');
         return sb.ToString();
     }
 
@@ -59,7 +80,7 @@ public sealed record NotificationPosition(string Path, ulong Device, ulong Inode
         }
         else
         {
-            return new NotificationPosition(path, device, inode, offset, at);
+            return new NotificationPosition(path, device, inode, offset, at, fields.GetValueOrDefault("check") ?? string.Empty);
         }
 
         return null;

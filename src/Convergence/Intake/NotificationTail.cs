@@ -127,22 +127,24 @@ public sealed class NotificationTail : IDisposable
     public string? ContinuedFrom { get; private set; }
 
     /// <summary>
-    /// Where reading stands in the current file: its identity and the offset of the first byte of a line not
-    /// yet delivered. Null when no file is open. Call it from the thread that polls (or after the last poll).
+    /// Where reading stands in the current file: its identity, the offset of the first byte of a line not yet
+    /// delivered, and a check of the bytes before it. Null when no file is open. Reads up to
+    /// <see cref="NotificationPosition.CheckBytes"/> bytes: call it from the thread that polls, or after the last poll.
     /// </summary>
-    public NotificationPosition? Position
+    public NotificationPosition? TakePosition()
     {
-        get
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_current is null)
         {
-            if (_current is null)
-            {
-                return null;
-            }
-
-            // An unfinished line is read again from its start by whoever continues from here.
-            var offset = Math.Max(0, _current.Offset - _current.Lines.Buffered);
-            return new NotificationPosition(System.IO.Path.GetFullPath(_path), _current.Identity.Device, _current.Identity.Inode, offset, DateTimeOffset.UtcNow);
+            return null;
         }
+
+        // An unfinished line is read again from its start by whoever continues from here.
+        var offset = Math.Max(0, _current.Offset - _current.Lines.Buffered);
+        var check = CheckBefore(_current, offset);
+        return check is null
+            ? null
+            : new NotificationPosition(System.IO.Path.GetFullPath(_path), _current.Identity.Device, _current.Identity.Inode, offset, DateTimeOffset.UtcNow, check);
     }
 
     /// <summary>The file being followed.</summary>
@@ -268,6 +270,13 @@ public sealed class NotificationTail : IDisposable
 
         if (UnixFileStatus.IdentityAvailable && status.Identity == startAt.Identity)
         {
+            if (status.Size >= startAt.Offset && startAt.Check.Length > 0 && CheckBefore(_current!, startAt.Offset) != startAt.Check)
+            {
+                // The inode number came back for another file: everything in it came after the earlier job.
+                ContinuedFrom = "the file was re-created (same inode, other content) after the earlier job stopped reading: reading it from its start";
+                return true;
+            }
+
             var offset = status.Size < startAt.Offset ? 0 : startAt.Offset;
             _current!.Offset = offset;
             SkippedBytes = offset;
@@ -277,7 +286,7 @@ public sealed class NotificationTail : IDisposable
             return true;
         }
 
-        if (status.LastWriteUtc > startAt.RecordedAt.UtcDateTime)
+        if (status.LastWriteUtc > (startAt.RecordedAt - NotificationPosition.ClockSlack).UtcDateTime)
         {
             // Re-created after the earlier job stopped reading (deleted or renamed, then a new message): all of it is newer.
             ContinuedFrom = "the file was re-created after the earlier job stopped reading: reading it from its start";
@@ -438,6 +447,27 @@ public sealed class NotificationTail : IDisposable
             AddIfAny(lines, oldest.Lines.Abandon("at the end of a file that was deleted or replaced"));
             oldest.Dispose();
         }
+    }
+
+    /// <summary>The check of the bytes before <paramref name="offset"/> in <paramref name="source"/>; null when they cannot be read.</summary>
+    private string? CheckBefore(TailSource source, long offset)
+    {
+        var length = (int)Math.Min(offset, NotificationPosition.CheckBytes);
+        var bytes = _buffer.AsSpan(0, length);
+        var read = 0;
+        while (read < length)
+        {
+            var n = RandomAccess.Read(source.Handle, bytes[read..], offset - length + read);
+            if (n == 0)
+            {
+                return null;
+            }
+
+            read += n;
+        }
+
+        BytesRead += read;
+        return NotificationPosition.CheckOf(bytes);
     }
 
     private bool EndsInUnfinishedLine(long size)

@@ -14,7 +14,6 @@ namespace Convergence.Signals;
 /// </remarks>
 public sealed class SlurmDeadlineWatch : IDisposable
 {
-    private static readonly TimeSpan MinimumInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(10);
 
     private readonly WallTimeBudget _budget;
@@ -23,6 +22,7 @@ public sealed class SlurmDeadlineWatch : IDisposable
     private readonly Func<string, DateTimeOffset?> _query;
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
+    private readonly TimeSpan _minimum;
     private string? _problem;
 
     /// <summary>Starts watching job <paramref name="jobId"/>'s end time for <paramref name="budget"/>.</summary>
@@ -32,10 +32,17 @@ public sealed class SlurmDeadlineWatch : IDisposable
     /// <param name="log">One line per change of the end time and per change of trouble.</param>
     /// <param name="query">How to ask (tests); <see cref="SlurmEndTime.Query"/> when null.</param>
     public SlurmDeadlineWatch(WallTimeBudget budget, string jobId, TimeSpan interval, Action<string> log, Func<string, DateTimeOffset?>? query = null)
+        : this(budget, jobId, interval, log, query, TimeSpan.FromSeconds(5))
+    {
+    }
+
+    /// <summary>As the public constructor, with another lower bound on the rate (tests).</summary>
+    internal SlurmDeadlineWatch(WallTimeBudget budget, string jobId, TimeSpan interval, Action<string> log, Func<string, DateTimeOffset?>? query, TimeSpan minimum)
     {
         _budget = budget;
         _jobId = jobId;
-        Interval = interval < MinimumInterval ? MinimumInterval : interval;
+        _minimum = minimum;
+        Interval = interval < minimum ? minimum : interval;
         _log = log;
         _query = query ?? AskSlurm;
         _thread = new Thread(Run) { IsBackground = true, Name = "convergence-slurm" };
@@ -73,7 +80,7 @@ public sealed class SlurmDeadlineWatch : IDisposable
         var left = _budget.Deadline - DateTimeOffset.UtcNow;
         var nearEnd = left / 4;
         var wait = nearEnd < Interval ? nearEnd : Interval;
-        return wait < MinimumInterval ? MinimumInterval : wait;
+        return wait < _minimum ? _minimum : wait;
     }
 
     private DateTimeOffset? AskSlurm(string jobId)
