@@ -132,6 +132,69 @@ public sealed class SlurmJobTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void SlurmsAdvanceSignalToTheBatchShellStopsTheRunAsTheAllocationsEnd()
+    {
+        // --signal=B:USR1@45 on a one-minute job: Slurm signals the batch shell 45 s (or, checking its limits
+        // every few seconds, a little less) before the end; the script passes it on and the run stops there.
+        var folder = Repo.NewTempFolder("slurm-advance");
+        var log = Path.Combine(folder, "job.log");
+        var service = Path.Combine(folder, "service");
+        var job = LocalSlurm.Submit(
+            ["-n", "2", "--time=1", "--signal=B:USR1@45", "-o", log, LocalSlurm.BareMetalScript, "--n", "64", "--method", "jacobi", "--tolerance", "1e-300", "--slow-ms", "5"],
+            new Dictionary<string, string?> { ["CONVERGENCE_RUN_DIR"] = folder, ["CONVERGENCE_ADVANCE_SIGNAL"] = "USR1" },
+            folder);
+        try
+        {
+            LocalSlurm.WaitForEnd(job, JobTimeout, () => LocalSlurm.Describe(log));
+            ServiceFiles.WaitUntil(() => File.ReadAllText(log).Contains("link 1 finished", StringComparison.Ordinal), TimeSpan.FromSeconds(60), () => LocalSlurm.Describe(log));
+        }
+        finally
+        {
+            LocalSlurm.CancelQuietly(job);
+        }
+
+        var text = File.ReadAllText(log);
+        var result = Notify.ReadResult(service);
+        Assert.True(result.GetValueOrDefault("outcome") == "STOPPED", text);
+        Assert.StartsWith("advance signal (the allocation ends soon)", result["message"], StringComparison.Ordinal);
+        Assert.Contains("complete (advance signal)", result["message"], StringComparison.Ordinal);
+        Assert.Contains("received SIGUSR1, passing it on", text, StringComparison.Ordinal);
+        Assert.Contains("signals=TERM=stop,INT=stop,USR1=deadline", text, StringComparison.Ordinal);
+        Assert.Equal("0", result["exit_code"]);
+    }
+
+    [Fact]
+    public void ATimeExtensionIsNoticedByTheRunningJob()
+    {
+        var folder = Repo.NewTempFolder("slurm-extend");
+        var log = Path.Combine(folder, "job.log");
+        var job = LocalSlurm.Submit(
+            ["-n", "2", "--time=1", "-o", log, LocalSlurm.BareMetalScript, "--n", "64", "--method", "jacobi", "--tolerance", "1e-300", "--slow-ms", "5", "--slurm-end-time", "5s"],
+            new Dictionary<string, string?> { ["CONVERGENCE_RUN_DIR"] = folder },
+            folder);
+        try
+        {
+            ServiceFiles.WaitUntil(() => File.Exists(log) && File.ReadAllText(log).Contains("deadline: Slurm job", StringComparison.Ordinal), JobTimeout, () => LocalSlurm.Describe(log));
+            var before = LocalSlurm.EndTime(job);
+            LocalSlurm.Run("scontrol", ["update", $"JobId={job}", "TimeLimit=3"]);
+            var after = LocalSlurm.EndTime(job);
+            Assert.Equal(TimeSpan.FromMinutes(2), after - before);
+
+            var moved = FormattableString.Invariant($"to {after.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} (time limit changed)");
+            ServiceFiles.WaitUntil(() => File.ReadAllText(log).Contains(moved, StringComparison.Ordinal), TimeSpan.FromSeconds(45), () => LocalSlurm.Describe(log));
+
+            // Past the old end (less its 10 s margin) the job still runs: it decides with the new end.
+            ServiceFiles.WaitUntil(() => DateTimeOffset.UtcNow > before, TimeSpan.FromSeconds(90), () => "clock");
+            Assert.Equal("RUNNING", LocalSlurm.JobField(job, "JobState"));
+            Assert.DoesNotContain("wall-time deadline", File.ReadAllText(log), StringComparison.Ordinal);
+        }
+        finally
+        {
+            LocalSlurm.CancelQuietly(job);
+        }
+    }
+
+    [Fact]
     public void AChainedRunConvergesBitForBitAsAnUninterruptedOneAndAppliesAMessageSentWhileItsNextLinkWaits()
     {
         // Jacobi on 16x16 needs 1208 iterations to reach 1e-9 and 1342 to reach 1e-10; at 30 ms per
