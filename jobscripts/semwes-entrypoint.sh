@@ -168,6 +168,9 @@ forward() {
 trap 'forward TERM' TERM
 trap 'forward INT' INT
 trap 'forward HUP' HUP
+# Slurm's advance warning (#SBATCH --signal=B:USR1@120 reaches this shell only) and user signals.
+trap 'forward USR1' USR1
+trap 'forward USR2' USR2
 
 "${launcher[@]+"${launcher[@]}"}" "${app[@]}" "$@" &
 child=$!

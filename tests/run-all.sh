@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Quick start, part 2: installs what the tests need (MPICH, Open MPI, Chromium, shellcheck), builds in Release and
-# runs the whole test suite: unit tests, MPI tests under mpirun.mpich and mpirun.openmpi, browser tests in headless Chromium,
-# container entry point tests and the benchmarks' smoke run. Prints "N passed, N failed" at the end.
+# Quick start, part 2: installs what the tests need (MPICH, Open MPI, Chromium, shellcheck, strace, Slurm), builds
+# in Release and runs the whole test suite: unit tests, MPI tests under mpirun.mpich and mpirun.openmpi, browser
+# tests in headless Chromium, container entry point tests, the Slurm tests under a real one-node Slurm
+# (jobscripts/local-slurm.sh) and the benchmarks' smoke run. Prints "N passed, N failed" at the end.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/jobscripts/install-host-prerequisites.sh" --tests
+
+# The Slurm tests submit real jobs: a one-node cluster on this machine (installed with apt when missing).
+"$root/jobscripts/local-slurm.sh" start
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 echo "building (Release)..."

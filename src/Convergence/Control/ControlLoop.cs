@@ -18,8 +18,8 @@ namespace Convergence.Control;
 /// Every rank runs an identical loop. Between syncs an iteration costs the solver's own work, the residual
 /// reduction the solver needs anyway, and a counter compare. At a sync the residual reduction carries a
 /// small header (<see cref="HeaderLength"/> doubles, summed): rank 0's "a command is waiting" flag, rank 0's
-/// distance to the next sync, every rank's signal votes (stop, checkpoint) and rank 0's own event (periodic
-/// checkpoint, deadline). A signal that reaches one rank only, or the ranks at different iterations, is
+/// distance to the next sync, every rank's signal votes (stop, checkpoint, "the allocation ends soon") and
+/// rank 0's own event (periodic checkpoint, deadline). A signal that reaches one rank only, or the ranks at different iterations, is
 /// acted on by all at the first sync after it. Only when a command waits does one broadcast of a
 /// fixed-size <see cref="CommandPacket"/> follow. All control decisions come from these collectives, so
 /// every rank takes them at the same iteration.
@@ -34,7 +34,7 @@ namespace Convergence.Control;
 public sealed class ControlLoop
 {
     /// <summary>Doubles in the sync header.</summary>
-    public const int HeaderLength = 6;
+    public const int HeaderLength = 7;
 
     private const int SlotResidual = 0;
     private const int SlotCommandWaiting = 1;
@@ -42,6 +42,7 @@ public sealed class ControlLoop
     private const int SlotEvents = 3;
     private const int SlotCheckpointVotes = 4;
     private const int SlotRootEvent = 5;
+    private const int SlotDeadlineVotes = 6;
     private const int RootEventCheckpoint = 1;
     private const int RootEventDeadline = 2;
     private const long MaxDistance = 1 << 24;
@@ -134,6 +135,7 @@ public sealed class ControlLoop
         _recordDistance = 1;
         RunOutcome? outcome = null;
         string? message = null;
+        var cause = StopCause.None;
 
         while (outcome is null)
         {
@@ -150,9 +152,9 @@ public sealed class ControlLoop
                 RecordStatus(state);
             }
 
-            if (_header[SlotEvents] > 0 || _header[SlotRootEvent] == RootEventDeadline)
+            if (_header[SlotEvents] > 0 || _header[SlotDeadlineVotes] > 0 || _header[SlotRootEvent] == RootEventDeadline)
             {
-                (outcome, message) = StopForEvent(state);
+                (outcome, message, cause) = StopForEvent(state);
                 break;
             }
 
@@ -166,6 +168,7 @@ public sealed class ControlLoop
                 (outcome, message) = ApplyCommand(state);
                 if (outcome is not null)
                 {
+                    cause = outcome == RunOutcome.Stopped ? StopCause.Command : StopCause.None;
                     break;
                 }
 
@@ -187,7 +190,10 @@ public sealed class ControlLoop
             state.Tolerance,
             Stopwatch.GetElapsedTime(started),
             state.Restarts,
-            message ?? DefaultMessage(outcome.Value, state));
+            message ?? DefaultMessage(outcome.Value, state))
+        {
+            StopCause = cause,
+        };
         if (outcome is RunOutcome.Converged or RunOutcome.Stopped or RunOutcome.IterationLimit)
         {
             _solver.Finish(result);
@@ -314,9 +320,10 @@ public sealed class ControlLoop
         header[SlotResidual] = norm == ResidualNorm.Max ? 0 : local;
         if (Signals is not null)
         {
-            var (stop, checkpoint) = Signals.Take();
+            var (stop, checkpoint, deadline) = Signals.TakeAll();
             header[SlotEvents] = stop ? 1 : 0;
             header[SlotCheckpointVotes] = checkpoint ? 1 : 0;
+            header[SlotDeadlineVotes] = deadline ? 1 : 0;
         }
 
         if (_services is not null)
@@ -397,16 +404,25 @@ public sealed class ControlLoop
         return note;
     }
 
-    /// <summary>Every rank: a stop asked for by a signal (any rank) or rank 0's deadline, with a checkpoint first.</summary>
-    private (RunOutcome, string) StopForEvent(ControlLoopState state)
+    /// <summary>
+    /// Every rank: a stop asked for by a signal (any rank), the scheduler's advance signal (any rank) or rank
+    /// 0's deadline, with a checkpoint first. A stop signal wins over the others: a user's <c>scancel</c> ends
+    /// a chain even when the allocation was about to end anyway.
+    /// </summary>
+    private (RunOutcome, string, StopCause) StopForEvent(ControlLoopState state)
     {
-        var signalled = _header[SlotEvents] > 0;
-        var reason = signalled
-            ? FormattableString.Invariant($"stop signal on {_header[SlotEvents]:0} of {_coordinator.Size} rank(s)")
-            : FormattableString.Invariant($"wall-time deadline {Budget?.Deadline.ToUniversalTime():yyyy-MM-ddTHH:mm:ssZ} near");
-        var note = Checkpoint(state, signalled ? "signal stop" : "deadline");
+        var cause = _header[SlotEvents] > 0
+            ? StopCause.Signal
+            : _header[SlotDeadlineVotes] > 0 ? StopCause.AdvanceSignal : StopCause.Deadline;
+        var reason = cause switch
+        {
+            StopCause.Signal => FormattableString.Invariant($"stop signal on {_header[SlotEvents]:0} of {_coordinator.Size} rank(s)"),
+            StopCause.AdvanceSignal => FormattableString.Invariant($"advance signal (the allocation ends soon) on {_header[SlotDeadlineVotes]:0} of {_coordinator.Size} rank(s)"),
+            _ => FormattableString.Invariant($"wall-time deadline {Budget?.Deadline.ToUniversalTime():yyyy-MM-ddTHH:mm:ssZ} near"),
+        };
+        var note = Checkpoint(state, cause switch { StopCause.Signal => "signal stop", StopCause.AdvanceSignal => "advance signal", _ => "deadline" });
         var message = $"{reason}: stopped at iteration {state.Iteration}{(note is null ? " (no checkpoint: the solver does not support them)" : $"; {note}")}";
-        return (RunOutcome.Stopped, message);
+        return (RunOutcome.Stopped, message, cause);
     }
 
     /// <summary>Rank 0 only: hands progress to the status page, at most about every 10 ms of wall time.</summary>

@@ -21,7 +21,7 @@ namespace Convergence.Control;
 public sealed class JobRunner
 {
     private readonly ICoordinator _coordinator;
-    private readonly RunOptions _options;
+    private RunOptions _options;
     private readonly IIterativeSolver _solver;
     private readonly JobLog _log;
     private readonly string _jobName;
@@ -49,12 +49,15 @@ public sealed class JobRunner
         var failures = Failures ?? new FailureRoute(_coordinator, _log);
         failures.Prepare(_options, _jobName, _solver.Name);
         ServiceHost? host = null;
+        SlurmDeadlineWatch? slurmWatch = null;
         try
         {
             var signals = CatchSignals();
+            _options = AskSlurmForDeadline(_options);
             if (isRoot)
             {
-                host = ServiceHost.Start(_options, _log, _solver.Name, _solver.Commands, _coordinator.Size, _coordinator.Description);
+                host = ServiceHost.Start(_options, _log, _solver.Name, _solver.Commands, _coordinator.Size, _coordinator.Description, ContinueReadingAt());
+                LogChainStart();
             }
 
             // Nobody may fail (and write FAILED) before rank 0 has written the placeholder.
@@ -62,23 +65,54 @@ public sealed class JobRunner
             failures.Attach(host);
             var services = host?.Services;
             var checkpoints = StartCheckpoints(services);
+            var budget = isRoot && _options.Deadline is { } deadline ? new WallTimeBudget(deadline, _options.DeadlineMargin) : null;
+            if (budget is not null && _options is { DeadlineFromScheduler: true, SlurmJobId: { } jobId, SlurmEndTimeEvery: { } every })
+            {
+                slurmWatch = new SlurmDeadlineWatch(budget, jobId, every, _log.Write);
+            }
+
+            var resumedAt = 0L;
             var loop = new ControlLoop(_solver, _coordinator, _options, services)
             {
                 CheckpointHandler = checkpoints is null ? null : checkpoints.Write,
                 RestoreHandler = checkpoints is null ? null : checkpoints.Restore,
-                ResumeHandler = checkpoints is not null && _options.Resume ? checkpoints.Resume : null,
+                ResumeHandler = checkpoints is not null && _options.Resume
+                    ? state =>
+                    {
+                        var note = checkpoints.Resume(state);
+                        resumedAt = state.TotalIterations;
+                        return note;
+                    }
+                    : null,
                 Signals = signals,
                 RankLog = isRoot ? null : _log.Write,
                 Schedule = isRoot && checkpoints is not null && _options.CheckpointEvery is { } period ? new CheckpointSchedule(period, 0) : null,
-                Budget = isRoot && _options.Deadline is { } deadline ? new WallTimeBudget(deadline, _options.DeadlineMargin) : null,
+                Budget = budget,
                 Failures = failures,
             };
             loop = ConfigureLoop?.Invoke(loop, services) ?? loop;
             var result = loop.Run();
             checkpoints?.WaitForPruning();
+            slurmWatch?.Dispose();
+            slurmWatch = null;
             if (host is not null)
             {
-                host.Finish(result, checkpoints is null ? _solver.ResultFields : _solver.ResultFields.Concat(checkpoints.ResultFields()));
+                var fields = checkpoints is null ? _solver.ResultFields : _solver.ResultFields.Concat(checkpoints.ResultFields());
+                var chain = ChainStep.Decide(_options, result, checkpoints?.Last?.TotalIterations, resumedAt);
+                if (chain is null)
+                {
+                    host.Finish(result, fields);
+                }
+                else
+                {
+                    host.Finish(result, fields.Concat(chain.ResultFields()), chain.Continues ? JobState.WaitingForAllocation : null, chain.Continues ? $"{result.Message} — {chain.PageMessage}" : null);
+                    _log.Write(chain.LogLine);
+                    if (chain.Continues)
+                    {
+                        RecordReadingPosition(host.FinalNotificationPosition);
+                    }
+                }
+
                 if (checkpoints?.Last is { } last)
                 {
                     _log.Write($"last checkpoint {CheckpointStore.NameOf(last.Id)} at total iteration {last.TotalIterations}; to resume: {checkpoints.ResumeHint()}");
@@ -94,8 +128,107 @@ public sealed class JobRunner
         }
         finally
         {
+            slurmWatch?.Dispose();
             host?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Collective. Inside a Slurm job with no deadline known (no <c>--deadline</c>, no
+    /// <c>SLURM_JOB_END_TIME</c>, which Slurm before 23.02 does not set), rank 0 asks <c>squeue</c> for the
+    /// job's end time once, before the first iteration, and every rank takes rank 0's answer from one
+    /// reduction: the ranks never disagree about the deadline, and only one process asks slurmctld.
+    /// </summary>
+    private RunOptions AskSlurmForDeadline(RunOptions options)
+    {
+        if (options.Deadline is not null || options.SlurmJobId is not { } jobId || options.SlurmEndTimeEvery is null)
+        {
+            return options;
+        }
+
+        var unixSeconds = 0.0;
+        if (_coordinator.Rank == 0)
+        {
+            var end = SlurmEndTime.Query(jobId, TimeSpan.FromSeconds(10), out var problem);
+            if (end is { } value)
+            {
+                unixSeconds = value.ToUnixTimeSeconds();
+                _log.Write(FormattableString.Invariant(
+                    $"deadline: Slurm job {jobId} ends at {value.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} (in {(value - DateTimeOffset.UtcNow).TotalSeconds:0} s; asked squeue, SLURM_JOB_END_TIME is not set); asking again every {options.SlurmEndTimeEvery.Value.TotalSeconds:0} s or sooner near the end, for time extensions"));
+            }
+            else
+            {
+                _log.Write($"deadline: none: Slurm job {jobId}'s end time is unknown ({problem}); the job stops only on signals (scancel, the time limit's SIGTERM) — give --deadline to stop with a checkpoint before the limit");
+            }
+        }
+
+        var agreed = _coordinator.AllreduceSum(unixSeconds);
+        return agreed > 0
+            ? options with { Deadline = DateTimeOffset.FromUnixTimeSeconds((long)agreed), DeadlineFromScheduler = true }
+            : options;
+    }
+
+    /// <summary>Rank 0, a chained job's later link: where the previous link stopped reading the notifications file.</summary>
+    private NotificationPosition? ContinueReadingAt()
+    {
+        if (_options.ChainLink <= 1 || !_options.Resume)
+        {
+            return null;
+        }
+
+        var path = Path.Combine(_options.CheckpointFolder, NotificationPosition.FileName);
+        try
+        {
+            if (!File.Exists(path))
+            {
+                _log.Write($"chain: no {path} from the previous link; messages in the notifications file now are skipped as usual");
+                return null;
+            }
+
+            var position = NotificationPosition.Parse(File.ReadAllText(path), out var problem);
+            if (position is null)
+            {
+                _log.Write($"chain: {path} is unusable ({problem}); messages in the notifications file now are skipped as usual");
+            }
+
+            return position;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log.Write($"chain: cannot read {path} ({ex.Message}); messages in the notifications file now are skipped as usual");
+            return null;
+        }
+    }
+
+    /// <summary>Rank 0, a link whose chain continues: records where reading stopped, beside the checkpoints, for the next link.</summary>
+    private void RecordReadingPosition(NotificationPosition? position)
+    {
+        var path = Path.Combine(_options.CheckpointFolder, NotificationPosition.FileName);
+        position ??= NotificationPosition.NoFile(_options.NotificationsFile, DateTimeOffset.UtcNow);
+        try
+        {
+            Directory.CreateDirectory(_options.CheckpointFolder);
+            AtomicFile.WriteAllText(path, position.Format(), durable: true);
+            _log.Write(FormattableString.Invariant($"chain: stopped reading {position.Path} at byte {position.Offset}; recorded in {path} for the next link"));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log.Write($"chain: cannot record the notifications position in {path} ({ex.Message}); the next link will skip messages sent meanwhile");
+        }
+    }
+
+    private void LogChainStart()
+    {
+        if (_options.ChainLink == 0)
+        {
+            return;
+        }
+
+        var job = _options.SlurmJobId ?? "?";
+        var next = _options.ChainNextJob is { } id
+            ? $"next link queued as job {id} (runs only if this one stops at its deadline); cancel the whole chain: scancel {job} {id}"
+            : "no next link queued (this is the last one allowed)";
+        _log.Write(FormattableString.Invariant($"chain: link {_options.ChainLink} of at most {_options.ChainMax} (Slurm job {job}); {next}"));
     }
 
     /// <summary>Every rank: registers the signal handlers (before anything slow, so an early SIGTERM is not lost).</summary>

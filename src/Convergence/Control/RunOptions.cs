@@ -68,6 +68,27 @@ public sealed record RunOptions
     /// <summary>Time kept in reserve before <see cref="Deadline"/> after the last checkpoint (result, page, MPI shutdown).</summary>
     public TimeSpan DeadlineMargin { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>True when <see cref="Deadline"/> is the scheduler's end time (<c>SLURM_JOB_END_TIME</c> or asked of Slurm), not a given one.</summary>
+    public bool DeadlineFromScheduler { get; init; }
+
+    /// <summary>The Slurm job this process runs in (<c>SLURM_JOB_ID</c>); null outside Slurm.</summary>
+    public string? SlurmJobId { get; init; }
+
+    /// <summary>
+    /// Inside a Slurm job without a given deadline: ask Slurm for the job's end time before the first
+    /// iteration, and again at most this often (a time extension moves the deadline); null: never ask.
+    /// </summary>
+    public TimeSpan? SlurmEndTimeEvery { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>This job's link in a chain of jobs (1 for the first); 0 when the job is not chained.</summary>
+    public int ChainLink { get; init; }
+
+    /// <summary>The longest chain: the link with this number does not ask for another.</summary>
+    public int ChainMax { get; init; }
+
+    /// <summary>The job already queued to continue this one (the batch script submits it with a dependency); null when none.</summary>
+    public string? ChainNextJob { get; init; }
+
     /// <summary>The checkpoint folder in use.</summary>
     public string CheckpointFolder => CheckpointDirectory ?? Path.Combine(ServiceDirectory, "checkpoints");
 
@@ -93,6 +114,9 @@ public sealed record RunOptions
         Require(CheckpointDirectory is null || !string.IsNullOrWhiteSpace(CheckpointDirectory), "the checkpoint folder must not be empty");
         Require(CheckpointKeep is >= 1 and <= 10_000, $"checkpoints to keep must be 1 to 10000, got {CheckpointKeep}");
         Require(DeadlineMargin >= TimeSpan.Zero, $"deadline margin must not be negative, got {DeadlineMargin.TotalSeconds} s");
+        Require(SlurmEndTimeEvery is null || SlurmEndTimeEvery >= TimeSpan.FromSeconds(5), $"--slurm-end-time must be on, off or at least 5s, got {SlurmEndTimeEvery?.TotalSeconds} s");
+        Require(ChainLink >= 0 && ChainMax >= 0, $"chain link and maximum must not be negative, got link {ChainLink} of {ChainMax}");
+        Require(ChainLink == 0 || ChainMax >= ChainLink, $"chain link {ChainLink} is beyond the maximum chain length {ChainMax}: raise --chain-max or stop the chain");
         return this;
     }
 
@@ -110,7 +134,7 @@ public sealed record RunOptions
     /// and only rank 0 uses it (its own log line gives the time).
     /// </summary>
     public string Describe() => FormattableString.Invariant(
-        $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s checkpoints={CheckpointFolder} checkpoint-every={CheckpointEvery?.ToString() ?? "off"} keep={CheckpointKeep} resume={(Resume ? "on" : "off")} signals={Signals} deadline={(Deadline is null ? "none" : "set")}");
+        $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s checkpoints={CheckpointFolder} checkpoint-every={CheckpointEvery?.ToString() ?? "off"} keep={CheckpointKeep} resume={(Resume ? "on" : "off")} signals={Signals} deadline={(Deadline is null ? "none" : "set")} slurm-end-time={(SlurmEndTimeEvery is { } every ? $"{every.TotalSeconds:0}s" : "off")}{(SlurmJobId is null ? string.Empty : $" slurm-job={SlurmJobId}")}{(ChainLink == 0 ? string.Empty : $" chain-link={ChainLink}/{ChainMax} next-job={ChainNextJob ?? "none"}")}");
 
     private static void Require(bool condition, string message)
     {

@@ -29,6 +29,10 @@ internal static class RunOptionsParser
         new("--signals", "CONVERGENCE_SIGNALS", "MAP", "TERM=stop,INT=stop,USR1=checkpoint (default) | none", (o, v) => o with { Signals = SignalMap.Parse(v) }),
         new("--deadline", "CONVERGENCE_DEADLINE", "TIME", "stop with a checkpoint before TIME: ISO 8601, Unix seconds or +90s/+15m (default: SLURM_JOB_END_TIME)", (o, v) => o with { Deadline = WallTimeBudget.ParseDeadline(v, DateTimeOffset.UtcNow) }),
         new("--deadline-margin", "CONVERGENCE_DEADLINE_MARGIN", "TIME", "reserve kept before the deadline after the last checkpoint (default 10s)", (o, v) => o with { DeadlineMargin = Duration("--deadline-margin", v) }),
+        new("--slurm-end-time", "CONVERGENCE_SLURM_END_TIME", "on|off|TIME", "in a Slurm job without --deadline: ask squeue for the end time, again every TIME (on = 60s) for extensions", (o, v) => o with { SlurmEndTimeEvery = SlurmEvery(v) }),
+        new("--chain-link", "CONVERGENCE_CHAIN_LINK", "N", "this job's link in a chain of jobs (set by jobscripts/slurm-bare-metal.sbatch)", (o, v) => o with { ChainLink = (int)Long("--chain-link", v) }),
+        new("--chain-max", "CONVERGENCE_CHAIN_MAX", "N", "longest chain: link N asks for no further link", (o, v) => o with { ChainMax = (int)Long("--chain-max", v) }),
+        new("--chain-next-job", "CONVERGENCE_CHAIN_NEXT_JOB", "ID", "the job queued to continue this one after a deadline stop (set by the batch script)", (o, v) => o with { ChainNextJob = NonEmpty("--chain-next-job", v) }),
     ];
 
     /// <summary>Slurm (23.02 and later) puts the job's projected end, in Unix seconds, in this variable.</summary>
@@ -59,7 +63,13 @@ internal static class RunOptionsParser
         if (!string.IsNullOrEmpty(slurmEnd) && options.Deadline is null)
         {
             // The scheduler's own end time, unless an option or CONVERGENCE_DEADLINE names another.
-            options = Apply(new Option("--deadline", SlurmEndTimeVariable, "TIME", "Slurm's end time", (o, v) => o with { Deadline = WallTimeBudget.ParseDeadline(v, DateTimeOffset.UtcNow) }), options, slurmEnd, $"environment variable {SlurmEndTimeVariable}");
+            options = Apply(new Option("--deadline", SlurmEndTimeVariable, "TIME", "Slurm's end time", (o, v) => o with { Deadline = WallTimeBudget.ParseDeadline(v, DateTimeOffset.UtcNow), DeadlineFromScheduler = true }), options, slurmEnd, $"environment variable {SlurmEndTimeVariable}");
+        }
+
+        var slurmJob = environment(SlurmEndTime.JobIdVariable);
+        if (!string.IsNullOrWhiteSpace(slurmJob))
+        {
+            options = options with { SlurmJobId = slurmJob.Trim() };
         }
 
         foreach (var option in Options)
@@ -106,6 +116,12 @@ internal static class RunOptionsParser
             options = Apply(option, options, value, $"option {name}");
         }
 
+        // A deadline given by option or CONVERGENCE_DEADLINE replaces Slurm's: it is the user's, not the scheduler's.
+        if (options.DeadlineFromScheduler && GivenDeadline(args, environment))
+        {
+            options = options with { DeadlineFromScheduler = false };
+        }
+
         return options.Validate();
     }
 
@@ -142,6 +158,20 @@ internal static class RunOptionsParser
     };
 
     private static SyncPolicy Sync(string v) => SyncPolicy.Parse(v);
+
+    private static bool GivenDeadline(IReadOnlyList<string> args, Func<string, string?> environment) =>
+        !string.IsNullOrEmpty(environment("CONVERGENCE_DEADLINE"))
+        || args.Any(a => a == "--deadline" || a.StartsWith("--deadline=", StringComparison.Ordinal));
+
+    private static TimeSpan? SlurmEvery(string v) => v.Trim().ToLowerInvariant() switch
+    {
+        "off" or "false" or "0" or "no" => null,
+        "on" or "true" or "1" or "yes" => TimeSpan.FromSeconds(60),
+        _ => Duration("--slurm-end-time", v),
+    };
+
+    private static string NonEmpty(string name, string v) =>
+        string.IsNullOrWhiteSpace(v) ? throw new FormatException("needs a value, got an empty one") : v.Trim();
 
     private static CheckpointPeriod? Period(string v) =>
         v.Trim().Equals("off", StringComparison.OrdinalIgnoreCase) ? null : CheckpointPeriod.Parse(v);

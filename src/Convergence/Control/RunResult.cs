@@ -19,6 +19,9 @@ public sealed record RunResult(
     int Restarts,
     string? Message)
 {
+    /// <summary>Why the run stopped, for <see cref="RunOutcome.Stopped"/>; <see cref="StopCause.None"/> otherwise.</summary>
+    public StopCause StopCause { get; init; }
+
     /// <summary>The process exit code documented in the README for this outcome.</summary>
     public int ExitCode => ExitCodes.For(Outcome);
 }

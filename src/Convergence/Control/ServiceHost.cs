@@ -65,6 +65,9 @@ public sealed class ServiceHost : IDisposable
     /// <summary>The status hand-over; record progress here at boundaries.</summary>
     public LiveStatus Live { get; }
 
+    /// <summary>Where the watcher stopped reading the notifications file, taken by <see cref="Finish"/>; null before, or when no file was open.</summary>
+    public NotificationPosition? FinalNotificationPosition { get; private set; }
+
     /// <summary>The same services as the <see cref="ControlLoop"/> takes them.</summary>
     public RankZeroServices Services => new(Intake, Journal, Live);
 
@@ -77,8 +80,9 @@ public sealed class ServiceHost : IDisposable
     /// <param name="customCommands">Commands the solver adds to the protocol (parsed and shown on the page).</param>
     /// <param name="ranks">The number of ranks the job runs on.</param>
     /// <param name="description">How the job runs, for the start line (e.g. "single process").</param>
+    /// <param name="continueAt">Where the previous link of a chained job stopped reading the notifications file; null for a job of its own.</param>
     /// <exception cref="OptionsException">The options are invalid.</exception>
-    public static ServiceHost Start(RunOptions options, JobLog log, string solverName, IReadOnlyList<CustomCommand>? customCommands = null, int ranks = 1, string description = "single process")
+    public static ServiceHost Start(RunOptions options, JobLog log, string solverName, IReadOnlyList<CustomCommand>? customCommands = null, int ranks = 1, string description = "single process", NotificationPosition? continueAt = null)
     {
         options.Validate();
         var commands = customCommands ?? [];
@@ -88,7 +92,7 @@ public sealed class ServiceHost : IDisposable
 
         // The tail takes its starting offset before the start line is logged: a message sent after a user
         // (or a test) has seen "start" is this run's, never skipped as an earlier run's.
-        var tail = new NotificationTail(options.NotificationsFile, options.MaxLineBytes, options.ReplayExistingNotifications);
+        var tail = new NotificationTail(options.NotificationsFile, options.MaxLineBytes, options.ReplayExistingNotifications, continueAt);
         log.Write($"start job={jobName} solver={solverName} ranks={ranks} ({description}) {options.Describe()}");
         log.Write($"files notifications={options.NotificationsFile} status={options.StatusFile} result={options.ResultFile}");
 
@@ -125,7 +129,11 @@ public sealed class ServiceHost : IDisposable
     /// Ends the job: records commands that arrived too late as declined, writes the final status page and
     /// the result file (with <paramref name="extraResultFields"/> after the standard ones), and logs the end line.
     /// </summary>
-    public void Finish(RunResult result, IEnumerable<(string Key, string Value)>? extraResultFields = null)
+    /// <param name="result">How the run ended.</param>
+    /// <param name="extraResultFields">Fields after the standard ones (solver's, checkpoints', chain's).</param>
+    /// <param name="pageState">The state the final page shows, when not the outcome's (a chained job waiting for its next allocation).</param>
+    /// <param name="pageMessage">The final page's message, when not the result's.</param>
+    public void Finish(RunResult result, IEnumerable<(string Key, string Value)>? extraResultFields = null, JobState? pageState = null, string? pageMessage = null)
     {
         lock (_endGate)
         {
@@ -137,7 +145,7 @@ public sealed class ServiceHost : IDisposable
 
             ObjectDisposedException.ThrowIf(_ended, this);
             _ended = true;
-            FinishLocked(result, extraResultFields);
+            FinishLocked(result, extraResultFields, pageState, pageMessage);
         }
     }
 
@@ -170,11 +178,14 @@ public sealed class ServiceHost : IDisposable
     private bool RecordPeerFailure(int rank, string error, IReadOnlyList<(int Rank, string Error)> reports) =>
         FailAs(error, ExitCodes.Failed, rank);
 
-    private void FinishLocked(RunResult result, IEnumerable<(string Key, string Value)>? extraResultFields)
+    private void FinishLocked(RunResult result, IEnumerable<(string Key, string Value)>? extraResultFields, JobState? pageState, string? pageMessage)
     {
         _peerFailures?.Dispose();
         DrainLateCommands();
-        Live.Finish(StateOf(result.Outcome), result.Iteration, result.TotalIterations, result.Residual, result.Tolerance, result.Message);
+        // Taken before the result is written: a message sent once the result (or the page) is out must
+        // count as sent after it.
+        FinalNotificationPosition = Intake is null ? null : Intake.Position ?? NotificationPosition.NoFile(_options.NotificationsFile, DateTimeOffset.UtcNow);
+        Live.Finish(pageState ?? StateOf(result.Outcome), result.Iteration, result.TotalIterations, result.Residual, result.Tolerance, pageMessage ?? result.Message);
         _reporter?.StopAndWriteFinal();
         ResultFile.Write(_options.ResultFile, ResultFile.FormatResult(JobName, _ranks, result, extraResultFields));
         Intake?.Dispose();

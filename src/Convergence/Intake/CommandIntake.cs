@@ -78,6 +78,12 @@ public sealed class CommandIntake : IDisposable
     /// <summary>True when no command is waiting. Cheap: no lock, no allocation.</summary>
     public bool IsEmpty => _queue.IsEmpty;
 
+    /// <summary>
+    /// Where the watcher stopped reading; meaningful after <see cref="StopAndDrain"/> (a chained job records it
+    /// for its next link). Null when no file was open.
+    /// </summary>
+    public NotificationPosition? Position => _stop.IsCancellationRequested ? _tail.TakePosition() : null;
+
     /// <summary>How many polls have run (for the watcher-cost figures).</summary>
     public long Polls => Interlocked.Read(ref _polls);
 
@@ -246,6 +252,11 @@ public sealed class CommandIntake : IDisposable
 
     private static string DescribeStart(NotificationTail tail)
     {
+        if (tail.ContinuedFrom is { } continued)
+        {
+            return $"notifications: following {tail.Path}; {continued}";
+        }
+
         var skipped = tail.SkippedBytes == 0
             ? "nothing skipped"
             : tail.SkippedLines < 0

@@ -63,6 +63,20 @@ public sealed class NotificationTail : IDisposable
     /// new message.
     /// </remarks>
     public NotificationTail(string path, int maxLineBytes = 4096, bool replayExisting = false)
+        : this(path, maxLineBytes, replayExisting, null)
+    {
+    }
+
+    /// <summary>Starts following <paramref name="path"/> where an earlier job stopped reading it (<paramref name="startAt"/>).</summary>
+    /// <param name="path">The notifications file; it need not exist yet.</param>
+    /// <param name="maxLineBytes">Longer lines are rejected and skipped without being buffered whole.</param>
+    /// <param name="replayExisting">Deliver what the file holds now; by default it is skipped as an earlier run's.</param>
+    /// <param name="startAt">
+    /// Where the previous link of a chained job stopped: the same file (same path, device and inode) is read
+    /// from that offset (from 0 if it shrank); a file at the path modified after the position was taken is a
+    /// re-created one, read from its start. Otherwise, or when null, the tail starts as the other constructor does.
+    /// </param>
+    public NotificationTail(string path, int maxLineBytes, bool replayExisting, NotificationPosition? startAt)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLineBytes, 16);
@@ -75,6 +89,11 @@ public sealed class NotificationTail : IDisposable
 
         _current = Open(out status);
         if (_current is null || replayExisting)
+        {
+            return;
+        }
+
+        if (startAt is not null && ContinueFrom(startAt, status))
         {
             return;
         }
@@ -112,10 +131,34 @@ public sealed class NotificationTail : IDisposable
     }
 
     /// <summary>Bytes present at start and skipped (0 when replaying).</summary>
-    public long SkippedBytes { get; }
+    public long SkippedBytes { get; private set; }
 
     /// <summary>Lines present at start and skipped; -1 when the file was too large to count them cheaply.</summary>
-    public long SkippedLines { get; }
+    public long SkippedLines { get; private set; }
+
+    /// <summary>How the start position was chosen when continuing an earlier job (null when not asked to).</summary>
+    public string? ContinuedFrom { get; private set; }
+
+    /// <summary>
+    /// Where reading stands in the current file: its identity, the offset of the first byte of a line not yet
+    /// delivered, and a check of the bytes before it. Null when no file is open. Reads up to
+    /// <see cref="NotificationPosition.CheckBytes"/> bytes: call it from the thread that polls, or after the last poll.
+    /// </summary>
+    public NotificationPosition? TakePosition()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_current is null)
+        {
+            return null;
+        }
+
+        // An unfinished line is read again from its start by whoever continues from here.
+        var offset = Math.Max(0, _current.Offset - _current.Lines.Buffered);
+        var check = CheckBefore(_current, offset);
+        return check is null
+            ? null
+            : new NotificationPosition(System.IO.Path.GetFullPath(_path), _current.Identity.Device, _current.Identity.Inode, offset, DateTimeOffset.UtcNow, check);
+    }
 
     /// <summary>The file being followed.</summary>
     public string Path => _path;
@@ -259,6 +302,44 @@ public sealed class NotificationTail : IDisposable
         }
 
         _retired.Clear();
+    }
+
+    /// <summary>Sets the start from an earlier job's position; false when it does not apply (another path, an older file).</summary>
+    private bool ContinueFrom(NotificationPosition startAt, FileStatus status)
+    {
+        if (System.IO.Path.GetFullPath(startAt.Path) != System.IO.Path.GetFullPath(_path))
+        {
+            ContinuedFrom = $"the earlier job followed {startAt.Path}, not this file: starting as usual";
+            return false;
+        }
+
+        if (UnixFileStatus.IdentityAvailable && status.Identity == startAt.Identity)
+        {
+            if (status.Size >= startAt.Offset && startAt.Check.Length > 0 && CheckBefore(_current!, startAt.Offset) != startAt.Check)
+            {
+                // The inode number came back for another file: everything in it came after the earlier job.
+                ContinuedFrom = "the file was re-created (same inode, other content) after the earlier job stopped reading: reading it from its start";
+                return true;
+            }
+
+            var offset = status.Size < startAt.Offset ? 0 : startAt.Offset;
+            _current!.Offset = offset;
+            SkippedBytes = offset;
+            ContinuedFrom = offset == startAt.Offset
+                ? $"continuing at byte {offset}, where the earlier job stopped reading"
+                : $"the file shrank below byte {startAt.Offset} since the earlier job stopped: reading it from its start";
+            return true;
+        }
+
+        if (status.LastWriteUtc > (startAt.RecordedAt - NotificationPosition.ClockSlack).UtcDateTime)
+        {
+            // Re-created after the earlier job stopped reading (deleted or renamed, then a new message): all of it is newer.
+            ContinuedFrom = "the file was re-created after the earlier job stopped reading: reading it from its start";
+            return true;
+        }
+
+        ContinuedFrom = "the file is not the one the earlier job read and was not written since: starting as usual";
+        return false;
     }
 
     /// <summary>Brings <see cref="_current"/> in line with the path; returns how far to read it in this poll.</summary>
@@ -455,6 +536,27 @@ public sealed class NotificationTail : IDisposable
             AddIfAny(lines, oldest.Lines.Abandon("at the end of a file that was deleted or replaced"));
             oldest.Dispose();
         }
+    }
+
+    /// <summary>The check of the bytes before <paramref name="offset"/> in <paramref name="source"/>; null when they cannot be read.</summary>
+    private string? CheckBefore(TailSource source, long offset)
+    {
+        var length = (int)Math.Min(offset, NotificationPosition.CheckBytes);
+        var bytes = _buffer.AsSpan(0, length);
+        var read = 0;
+        while (read < length)
+        {
+            var n = RandomAccess.Read(source.Handle, bytes[read..], offset - length + read);
+            if (n == 0)
+            {
+                return null;
+            }
+
+            read += n;
+        }
+
+        BytesRead += read;
+        return NotificationPosition.CheckOf(bytes);
     }
 
     private bool EndsInUnfinishedLine(long size)

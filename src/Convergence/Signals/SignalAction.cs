@@ -11,4 +11,10 @@ public enum SignalAction
 
     /// <summary>Write a checkpoint at the next sync and stop cleanly (outcome STOPPED, exit code 0).</summary>
     Stop = 2,
+
+    /// <summary>
+    /// The allocation ends soon (Slurm's advance signal, <c>--signal=B:USR1@120</c>): write a checkpoint and
+    /// stop cleanly as the wall-time deadline does, so that a chained job continues in its next link.
+    /// </summary>
+    Deadline = 3,
 }

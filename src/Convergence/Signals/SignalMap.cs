@@ -21,7 +21,7 @@ public sealed record SignalMap(IReadOnlyList<(string Signal, SignalAction Action
     /// <summary>No signal is caught.</summary>
     public static SignalMap None { get; } = new([]);
 
-    /// <summary>Parses <c>NAME=action,…</c> (names TERM, INT, HUP, QUIT, USR1, USR2, with or without SIG; actions stop, checkpoint, ignore) or <c>none</c>.</summary>
+    /// <summary>Parses <c>NAME=action,…</c> (names TERM, INT, HUP, QUIT, USR1, USR2, with or without SIG; actions stop, checkpoint, deadline, ignore) or <c>none</c>.</summary>
     /// <exception cref="FormatException">An unknown signal or action; the message lists what is accepted.</exception>
     public static SignalMap Parse(string text)
     {
@@ -43,7 +43,7 @@ public sealed record SignalMap(IReadOnlyList<(string Signal, SignalAction Action
 
             if (Array.FindIndex(Known, k => k.Name == name) < 0)
             {
-                throw new FormatException($"signal '{item}' is not one of TERM, INT, HUP, QUIT, USR1, USR2 (written NAME=stop|checkpoint|ignore, comma-separated, or 'none')");
+                throw new FormatException($"signal '{item}' is not one of TERM, INT, HUP, QUIT, USR1, USR2 (written NAME=stop|checkpoint|deadline|ignore, comma-separated, or 'none')");
             }
 
             SignalAction action = (eq < 0 ? string.Empty : item[(eq + 1)..].Trim().ToLowerInvariant()) switch
@@ -51,7 +51,8 @@ public sealed record SignalMap(IReadOnlyList<(string Signal, SignalAction Action
                 "stop" => SignalAction.Stop,
                 "checkpoint" => SignalAction.Checkpoint,
                 "ignore" => SignalAction.Ignore,
-                _ => throw new FormatException($"signal mapping '{item}' needs an action: stop, checkpoint or ignore (e.g. TERM=stop)"),
+                "deadline" => SignalAction.Deadline,
+                _ => throw new FormatException($"signal mapping '{item}' needs an action: stop, checkpoint, deadline or ignore (e.g. TERM=stop, USR1=deadline)"),
             };
             entries.RemoveAll(e => e.Item1 == name);
             entries.Add((name, action));

@@ -26,6 +26,7 @@ public sealed class SignalVotes : IDisposable
 {
     private const int CheckpointBit = 1;
     private const int StopBit = 2;
+    private const int DeadlineBit = 4;
 
     private readonly List<PosixSignalRegistration> _registrations = [];
     private readonly Action<string> _log;
@@ -62,6 +63,7 @@ public sealed class SignalVotes : IDisposable
         {
             SignalAction.Stop => StopBit,
             SignalAction.Checkpoint => CheckpointBit,
+            SignalAction.Deadline => DeadlineBit,
             _ => 0,
         };
         Interlocked.Or(ref _pending, bit);
@@ -70,11 +72,18 @@ public sealed class SignalVotes : IDisposable
     /// <summary>True while a vote waits to be taken; one volatile read, cheap enough for every iteration.</summary>
     public bool HasPending => Volatile.Read(ref _pending) != 0;
 
-    /// <summary>Takes this rank's pending votes (and clears them): a stop vote, a checkpoint vote.</summary>
+    /// <summary>Takes this rank's pending votes (and clears them): a stop vote, a checkpoint vote; an "allocation ends" vote counts as a stop.</summary>
     public (bool Stop, bool Checkpoint) Take()
     {
+        var (stop, checkpoint, deadline) = TakeAll();
+        return (stop || deadline, checkpoint);
+    }
+
+    /// <summary>Takes this rank's pending votes (and clears them): stop, checkpoint, and "the allocation ends soon" (<see cref="SignalAction.Deadline"/>).</summary>
+    public (bool Stop, bool Checkpoint, bool Deadline) TakeAll()
+    {
         var pending = Interlocked.Exchange(ref _pending, 0);
-        return ((pending & StopBit) != 0, (pending & CheckpointBit) != 0);
+        return ((pending & StopBit) != 0, (pending & CheckpointBit) != 0, (pending & DeadlineBit) != 0);
     }
 
     /// <inheritdoc />
@@ -121,6 +130,7 @@ public sealed class SignalVotes : IDisposable
     {
         SignalAction.Stop => "checkpoint and clean stop at the next sync",
         SignalAction.Checkpoint => "checkpoint at the next sync",
+        SignalAction.Deadline => "the allocation ends soon: checkpoint and clean stop at the next sync (as at the deadline)",
         _ => "ignored (mapping)",
     };
 }

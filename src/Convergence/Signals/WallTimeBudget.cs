@@ -11,10 +11,13 @@ namespace Convergence.Signals;
 /// Rank 0 only, on the loop's thread, at sync boundaries. The decision travels to every rank in the sync
 /// header. The estimate is deliberately pessimistic: the slowest recent iteration rate and the slowest
 /// checkpoint seen, plus a fixed margin for what follows the last checkpoint (result, page, MPI shutdown).
+/// <see cref="MoveDeadline"/> may be called from another thread (rank 0's Slurm watcher, after a time
+/// extension); the loop's next <see cref="MustStop"/> uses the new end.
 /// </remarks>
 public sealed class WallTimeBudget
 {
-    private readonly long _deadlineTimestamp;
+    private long _deadlineTimestamp;
+    private long _deadlineUnixMs;
     private readonly long _marginTicks;
     private long _lastTotal = -1;
     private long _lastTimestamp;
@@ -24,15 +27,24 @@ public sealed class WallTimeBudget
     /// <summary>A budget ending at <paramref name="deadline"/>, keeping <paramref name="margin"/> in reserve.</summary>
     public WallTimeBudget(DateTimeOffset deadline, TimeSpan margin)
     {
-        Deadline = deadline;
         Margin = margin;
-        var remaining = deadline - DateTimeOffset.UtcNow;
-        _deadlineTimestamp = Stopwatch.GetTimestamp() + (long)(remaining.TotalSeconds * Stopwatch.Frequency);
+        MoveDeadline(deadline);
         _marginTicks = (long)(margin.TotalSeconds * Stopwatch.Frequency);
     }
 
     /// <summary>The deadline.</summary>
-    public DateTimeOffset Deadline { get; }
+    public DateTimeOffset Deadline => DateTimeOffset.FromUnixTimeMilliseconds(Interlocked.Read(ref _deadlineUnixMs));
+
+    /// <summary>
+    /// Moves the deadline (a time extension, or a limit shortened by an administrator). Thread-safe: the
+    /// loop's next <see cref="MustStop"/> decides with the new end.
+    /// </summary>
+    public void MoveDeadline(DateTimeOffset deadline)
+    {
+        var remaining = deadline - DateTimeOffset.UtcNow;
+        Interlocked.Exchange(ref _deadlineUnixMs, deadline.ToUnixTimeMilliseconds());
+        Interlocked.Exchange(ref _deadlineTimestamp, Stopwatch.GetTimestamp() + (long)(remaining.TotalSeconds * Stopwatch.Frequency));
+    }
 
     /// <summary>Time kept in reserve after the last checkpoint.</summary>
     public TimeSpan Margin { get; }
@@ -61,7 +73,7 @@ public sealed class WallTimeBudget
         _lastTotal = totalIterations;
         _lastTimestamp = timestamp;
         var needed = (_ticksPerIteration * (iterationsToNextSync + 1)) + (_checkpointTicks * 1.25) + _marginTicks;
-        return timestamp + needed >= _deadlineTimestamp;
+        return timestamp + needed >= Interlocked.Read(ref _deadlineTimestamp);
     }
 
     /// <summary>Records a checkpoint's duration; the next iteration measurement starts after it.</summary>

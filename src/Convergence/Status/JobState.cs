@@ -29,4 +29,11 @@ public enum JobState
 
     /// <summary>Ended by a failure.</summary>
     Failed,
+
+    /// <summary>
+    /// A chained job between two links: this allocation ended at its deadline with a checkpoint and the next
+    /// link waits in the scheduler's queue. Not finished: the controls still send, and the next link applies
+    /// what was sent.
+    /// </summary>
+    WaitingForAllocation,
 }

@@ -22,7 +22,7 @@ internal static class StatusPageAssets
         h2 { font-size: 1.05rem; margin: 0 0 .5rem; }
         .sub { color: var(--muted); }
         .state { padding: .1rem .6rem; border-radius: 1rem; font-weight: 600; color: #fff; background: var(--muted); }
-        .state-running, .state-starting { background: var(--accent); }
+        .state-running, .state-starting, .state-waiting-for-allocation { background: var(--accent); }
         .state-converging { background: #3c8dbc; }
         .state-converged { background: var(--ok); }
         .state-stopped, .state-iteration-limit { background: var(--warn); }

@@ -16,7 +16,7 @@ public sealed record StatusSnapshot
     public required JobState State { get; init; }
 
     /// <summary>True once the job has ended (the page stops asking to be reloaded).</summary>
-    public bool Finished => State is not (JobState.Starting or JobState.Running or JobState.Converging);
+    public bool Finished => State is not (JobState.Starting or JobState.Running or JobState.Converging or JobState.WaitingForAllocation);
 
     /// <summary>Number of ranks.</summary>
     public required int Ranks { get; init; }

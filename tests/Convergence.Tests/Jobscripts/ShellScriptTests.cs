@@ -11,6 +11,8 @@ public sealed class ShellScriptTests
         var scripts = Scripts.All;
         Assert.Contains(scripts, s => s.EndsWith("semwes-entrypoint.sh", StringComparison.Ordinal));
         Assert.Contains(scripts, s => s.EndsWith("slurm-hybrid.sbatch", StringComparison.Ordinal));
+        Assert.Contains(scripts, s => s.EndsWith("slurm-bare-metal.sbatch", StringComparison.Ordinal));
+        Assert.Contains(scripts, s => s.EndsWith("local-slurm.sh", StringComparison.Ordinal));
 
         using var p = RunningProcess.Start("shellcheck", new[] { "--severity=info", "--shell=bash" }.Concat(scripts));
         var code = p.WaitForExit(TimeSpan.FromSeconds(60));
@@ -40,6 +42,8 @@ public sealed class ShellScriptTests
         {
             ("run-local.sh", ["--image", "/nonexistent.sif"], "error:"),
             ("slurm-hybrid.sbatch", [], "not inside a Slurm job"),
+            ("slurm-bare-metal.sbatch", [], "not inside a Slurm job"),
+            ("local-slurm.sh", ["bogus"], "unknown action 'bogus'"),
             ("build-image.sh", ["--bogus"], "unknown argument '--bogus'"),
             ("run-without-container.sh", [], "--service HOSTDIR is required"),
         };
