@@ -29,4 +29,7 @@ public enum JobState
 
     /// <summary>Ended by a failure.</summary>
     Failed,
+
+    /// <summary>Ended: the residual stopped improving.</summary>
+    Stagnated,
 }

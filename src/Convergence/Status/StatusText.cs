@@ -66,6 +66,7 @@ internal static class StatusText
         JobState.Aborted => "aborted",
         JobState.IterationLimit => "iteration limit",
         JobState.Diverged => "diverged",
+        JobState.Stagnated => "stagnated",
         _ => "failed",
     };
 
