@@ -403,8 +403,17 @@ public sealed class ControlLoop
     {
         ResidualNorm.L2 => Math.Sqrt(_coordinator.AllreduceSum(local)),
         ResidualNorm.Sum => _coordinator.AllreduceSum(local),
-        _ => _coordinator.AllreduceMax(local),
+        _ => _coordinator.AllreduceMax(MaxOperand(local)),
     };
+
+    /// <summary>
+    /// A NaN local maximum goes into the reduction as +∞. MPI_MAX computes <c>a &gt; b ? a : b</c>, which is
+    /// not commutative with a NaN: MPICH 4.0's recursive doubling then leaves NaN on some ranks and a finite
+    /// maximum on others, and the ranks would part ways (see docs/ARCHITECTURE.md, "Is the reduced residual
+    /// the same on every rank?"). +∞ is ordered, so every rank gets +∞ and ends DIVERGED at the same iteration.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double MaxOperand(double local) => double.IsNaN(local) ? double.PositiveInfinity : local;
 
     private long Sync(ResidualNorm norm, double local, ControlLoopState state)
     {
@@ -431,7 +440,7 @@ public sealed class ControlLoop
         {
             ResidualNorm.L2 => Math.Sqrt(header[SlotResidual]),
             ResidualNorm.Sum => header[SlotResidual],
-            _ => _coordinator.AllreduceMax(local),
+            _ => _coordinator.AllreduceMax(MaxOperand(local)),
         };
         return state.TotalIterations + Math.Max(1, (long)header[SlotNextDistance]);
     }

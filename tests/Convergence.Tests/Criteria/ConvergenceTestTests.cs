@@ -221,6 +221,20 @@ public sealed class ConvergenceTestTests
         Assert.Contains("relative to the first residual", result.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("every:1")]
+    [InlineData("every:4")]
+    public void MaxNorm_ANaNLocalMaximumEndsDivergedWithAnInfiniteResidual(string sync)
+    {
+        // The NaN enters MPI_MAX as +∞ (ordered, so every rank agrees); see MaxOperand in ControlLoop.
+        var solver = new GeometricSolver(residualAt: i => i < 6 ? 1 : double.NaN) { Norm = ResidualNorm.Max };
+        var result = new ControlLoop(solver, new SingleProcessCoordinator(), Options(sync), null).Run();
+
+        Assert.Equal(RunOutcome.Diverged, result.Outcome);
+        Assert.Equal(6, result.Iteration);
+        Assert.Equal(double.PositiveInfinity, result.Residual);
+    }
+
     private static RunOptions Options(string sync) =>
         new RunOptions { Tolerance = 1e-12, MaxIterations = 1_000, Sync = SyncPolicy.Parse(sync), ServiceDirectory = "/nonexistent" }.Validate();
 
