@@ -214,16 +214,20 @@ public sealed class ControlLoop
     /// own reduction and a few register compares: no store to and reload from the state object on the
     /// loop's critical path. The state is written back on the way out, before anything else reads it.
     /// </remarks>
-    private bool IterateToSync(ControlLoopState state, long nextSync, ResidualNorm norm, long maxIterations, out double local) =>
-        _test is null
-            ? IterateToSync(default(InlineEnd), state, nextSync, norm, maxIterations, out local)
-            : IterateToSync(new TestedEnd(this), state, nextSync, norm, maxIterations, out local);
+    private bool IterateToSync(ControlLoopState state, long nextSync, ResidualNorm norm, long maxIterations, out double local)
+    {
+        // One dispatch straight to the compiled loop: a second level of calls showed at a sync every iteration.
+        if (_test is null)
+        {
+            return _flagEvents
+                ? IterateToSync(new FlaggedReduction(this, norm == ResidualNorm.L2), default(InlineEnd), state, nextSync, maxIterations, out local)
+                : IterateToSync(new PlainReduction(this, norm), default(InlineEnd), state, nextSync, maxIterations, out local);
+        }
 
-    private bool IterateToSync<TEnd>(TEnd end, ControlLoopState state, long nextSync, ResidualNorm norm, long maxIterations, out double local)
-        where TEnd : struct, IStretchEnd =>
-        _flagEvents
-            ? IterateToSync(new FlaggedReduction(this, norm == ResidualNorm.L2), end, state, nextSync, maxIterations, out local)
-            : IterateToSync(new PlainReduction(this, norm), end, state, nextSync, maxIterations, out local);
+        return _flagEvents
+            ? IterateToSync(new FlaggedReduction(this, norm == ResidualNorm.L2), new TestedEnd(this), state, nextSync, maxIterations, out local)
+            : IterateToSync(new PlainReduction(this, norm), new TestedEnd(this), state, nextSync, maxIterations, out local);
+    }
 
     /// <summary>
     /// The loop itself, compiled once per reduction and end test: both are structs, so each combination gets
