@@ -26,6 +26,7 @@ public class ControlBoundaryBenchmarks
     private ControlLoop _syncDue = null!;
     private ControlLoop _piggyBack = null!;
     private ControlLoop _adaptive = null!;
+    private ControlLoop _noSyncDueTested = null!;
 
     /// <summary>Builds one loop per cadence, all with rank 0's real services (watcher thread included).</summary>
     [GlobalSetup]
@@ -45,6 +46,10 @@ public class ControlBoundaryBenchmarks
 
         // The default: a sync about every 20 ms of wall time.
         _adaptive = new ControlLoop(_solver, _coordinator, options with { Sync = SyncPolicy.Default }, _services.Services);
+
+        // No sync due, with a configured convergence test (tolerance + divergence, never triggered: the
+        // residual settles at 2): what the pluggable path costs where the default stays inline.
+        _noSyncDueTested = new ControlLoop(_solver, _coordinator, options with { Sync = SyncPolicy.Every(1L << 40), DivergenceFactor = 1e6 }, _services.Services);
     }
 
     /// <summary>Stops the watcher thread and removes the temporary folder.</summary>
@@ -66,6 +71,10 @@ public class ControlBoundaryBenchmarks
     /// <summary>Piggy-back with nothing pending: the event flags read at every boundary, syncs on the cadence.</summary>
     [Benchmark(OperationsPerInvoke = Iterations)]
     public double PiggyBackNothingPending() => _piggyBack.Run().Residual;
+
+    /// <summary>No sync due, with <c>--divergence-factor</c>: the configured test is asked at every boundary.</summary>
+    [Benchmark(OperationsPerInvoke = Iterations)]
+    public double NoSyncDueWithConvergenceTest() => _noSyncDueTested.Run().Residual;
 
     /// <summary>The default cadence (adaptive, ~20 ms between syncs).</summary>
     [Benchmark(OperationsPerInvoke = Iterations)]

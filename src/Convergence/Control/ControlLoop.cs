@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Convergence.Checkpoints;
 using Convergence.Commands;
+using Convergence.Criteria;
 using Convergence.Intake;
 using Convergence.Journal;
 using Convergence.Signals;
@@ -66,6 +68,12 @@ public sealed class ControlLoop
     private long _lastRecordTimestamp;
     private long _lastRecordTotal;
 
+    // The run's convergence test; null for the default, which stays inline in the loop (see InlineEnd).
+    private IConvergenceTest? _test;
+    private ConvergenceVerdict _verdict;
+    private bool _testDecided;
+    private bool _notConverging;
+
     /// <summary>Prepares the loop; <paramref name="services"/> is required on rank 0 and ignored elsewhere.</summary>
     public ControlLoop(IIterativeSolver solver, ICoordinator coordinator, RunOptions options, RankZeroServices? services)
     {
@@ -118,6 +126,7 @@ public sealed class ControlLoop
             _services?.Live.Record(state.Iteration, state.TotalIterations, state.Residual, state.Tolerance);
         }
 
+        _test = ConvergenceTests.Combine(_solver.ConvergenceTest, _options.RelativeTolerance, _options.DivergenceFactor, _options.Stagnation);
         var schedule = _services is null ? null : Schedule;
         schedule?.Reset(state.TotalIterations);
         var norm = _solver.Norm;
@@ -142,7 +151,7 @@ public sealed class ControlLoop
             if (!IterateToSync(state, nextSync, norm, maxIterations, out var local))
             {
                 // Converged, diverged or at the limit between two syncs.
-                outcome = Judge(state, maxIterations);
+                outcome = Judge(state, maxIterations, evaluated: true);
                 continue;
             }
 
@@ -175,11 +184,12 @@ public sealed class ControlLoop
                 if (state.JustRestarted)
                 {
                     state.JustRestarted = false;
+                    ResetTest();
                     continue;
                 }
             }
 
-            outcome = Judge(state, maxIterations);
+            outcome = Judge(state, maxIterations, evaluated: false);
         }
 
         var result = new RunResult(
@@ -190,11 +200,11 @@ public sealed class ControlLoop
             state.Tolerance,
             Stopwatch.GetElapsedTime(started),
             state.Restarts,
-            message ?? DefaultMessage(outcome.Value, state))
+            message ?? (_testDecided ? _test!.Reason : DefaultMessage(outcome.Value, state)))
         {
             StopCause = cause,
         };
-        if (outcome is RunOutcome.Converged or RunOutcome.Stopped or RunOutcome.IterationLimit)
+        if (outcome is RunOutcome.Converged or RunOutcome.Stopped or RunOutcome.IterationLimit or RunOutcome.Stagnated)
         {
             _solver.Finish(result);
         }
@@ -212,17 +222,29 @@ public sealed class ControlLoop
     /// own reduction and a few register compares: no store to and reload from the state object on the
     /// loop's critical path. The state is written back on the way out, before anything else reads it.
     /// </remarks>
-    private bool IterateToSync(ControlLoopState state, long nextSync, ResidualNorm norm, long maxIterations, out double local) =>
-        _flagEvents
-            ? IterateToSync(new FlaggedReduction(this, norm == ResidualNorm.L2), state, nextSync, maxIterations, out local)
-            : IterateToSync(new PlainReduction(this, norm), state, nextSync, maxIterations, out local);
+    private bool IterateToSync(ControlLoopState state, long nextSync, ResidualNorm norm, long maxIterations, out double local)
+    {
+        // One dispatch straight to the compiled loop: a second level of calls showed at a sync every iteration.
+        if (_test is null)
+        {
+            return _flagEvents
+                ? IterateToSync(new FlaggedReduction(this, norm == ResidualNorm.L2), default(InlineEnd), state, nextSync, maxIterations, out local)
+                : IterateToSync(new PlainReduction(this, norm), default(InlineEnd), state, nextSync, maxIterations, out local);
+        }
+
+        return _flagEvents
+            ? IterateToSync(new FlaggedReduction(this, norm == ResidualNorm.L2), new TestedEnd(this), state, nextSync, maxIterations, out local)
+            : IterateToSync(new PlainReduction(this, norm), new TestedEnd(this), state, nextSync, maxIterations, out local);
+    }
 
     /// <summary>
-    /// The loop itself, compiled once per reduction: <typeparamref name="TReduction"/> is a struct, so each
-    /// cadence gets its own machine code with the reduction inlined and pays nothing for the other's.
+    /// The loop itself, compiled once per reduction and end test: both are structs, so each combination gets
+    /// its own machine code with both inlined; the default test (<see cref="InlineEnd"/>) is the same compare
+    /// the loop had before tests were pluggable, and pays nothing for <see cref="TestedEnd"/>.
     /// </summary>
-    private bool IterateToSync<TReduction>(TReduction reduction, ControlLoopState state, long nextSync, long maxIterations, out double local)
+    private bool IterateToSync<TReduction, TEnd>(TReduction reduction, TEnd end, ControlLoopState state, long nextSync, long maxIterations, out double local)
         where TReduction : struct, IStretchReduction
+        where TEnd : struct, IStretchEnd
     {
         var iteration = state.Iteration;
         var total = state.TotalIterations;
@@ -241,7 +263,7 @@ public sealed class ControlLoop
             }
 
             residual = reduced;
-            if (residual < tolerance || !double.IsFinite(residual) || iteration >= maxIterations)
+            if (end.Ends(iteration, residual, tolerance) || iteration >= maxIterations)
             {
                 break;
             }
@@ -285,6 +307,92 @@ public sealed class ControlLoop
         }
     }
 
+    /// <summary>Whether an iteration's global residual ends the run between syncs.</summary>
+    private interface IStretchEnd
+    {
+        bool Ends(long iteration, double residual, double tolerance);
+    }
+
+    /// <summary>The default test, inline: converged below the tolerance, diverged when not finite.</summary>
+    private readonly struct InlineEnd : IStretchEnd
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Ends(long iteration, double residual, double tolerance) => residual < tolerance || !double.IsFinite(residual);
+    }
+
+    /// <summary>A configured <see cref="IConvergenceTest"/>; the verdict is kept for <see cref="Judge(ControlLoopState, long, bool)"/>.</summary>
+    private readonly struct TestedEnd(ControlLoop loop) : IStretchEnd
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Ends(long iteration, double residual, double tolerance) => !double.IsFinite(residual) || loop.Evaluate(iteration, residual, tolerance);
+    }
+
+    /// <summary>
+    /// Asks the configured test about one iteration (every rank, from the reduced residual only, so every
+    /// rank's test history is the same); rank 0 shows a "not converging" warning while the test gives one.
+    /// </summary>
+    private bool Evaluate(long iteration, double residual, double tolerance)
+    {
+        _verdict = _test!.Check(iteration, residual, tolerance);
+        var warn = _verdict == ConvergenceVerdict.NotConverging;
+        if (warn != _notConverging)
+        {
+            _notConverging = warn;
+            _services?.Live.RecordWarning(warn ? _test.Reason : null);
+        }
+
+        return _verdict is ConvergenceVerdict.Converged or ConvergenceVerdict.Diverged or ConvergenceVerdict.Stagnated;
+    }
+
+    /// <summary>Every rank, at a restart or a restore: the test's history starts again.</summary>
+    private void ResetTest()
+    {
+        if (_test is null)
+        {
+            return;
+        }
+
+        _test.Reset();
+        _verdict = ConvergenceVerdict.Continue;
+        if (_notConverging)
+        {
+            _notConverging = false;
+            _services?.Live.RecordWarning(null);
+        }
+    }
+
+    /// <summary>
+    /// The end of the run for the iteration just done, or null. With a configured test, <paramref name="evaluated"/>
+    /// says the stretch has already asked it about this iteration (it is asked exactly once per iteration).
+    /// </summary>
+    private RunOutcome? Judge(ControlLoopState state, long maxIterations, bool evaluated)
+    {
+        if (_test is null)
+        {
+            return Judge(state, maxIterations);
+        }
+
+        if (!double.IsFinite(state.Residual))
+        {
+            return RunOutcome.Diverged;
+        }
+
+        if (!evaluated)
+        {
+            Evaluate(state.Iteration, state.Residual, state.Tolerance);
+        }
+
+        RunOutcome? outcome = _verdict switch
+        {
+            ConvergenceVerdict.Converged => RunOutcome.Converged,
+            ConvergenceVerdict.Diverged => RunOutcome.Diverged,
+            ConvergenceVerdict.Stagnated => RunOutcome.Stagnated,
+            _ => null,
+        };
+        _testDecided = outcome is not null;
+        return outcome ?? (state.Iteration >= maxIterations ? RunOutcome.IterationLimit : null);
+    }
+
     /// <summary>Piggy-back only: does this rank have something every rank must act on now?</summary>
     private bool EventWaiting() => (Signals?.HasPending ?? false) || _services?.Intake is { IsEmpty: false };
 
@@ -307,8 +415,17 @@ public sealed class ControlLoop
     {
         ResidualNorm.L2 => Math.Sqrt(_coordinator.AllreduceSum(local)),
         ResidualNorm.Sum => _coordinator.AllreduceSum(local),
-        _ => _coordinator.AllreduceMax(local),
+        _ => _coordinator.AllreduceMax(MaxOperand(local)),
     };
+
+    /// <summary>
+    /// A NaN local maximum goes into the reduction as +∞. MPI_MAX computes <c>a &gt; b ? a : b</c>, which is
+    /// not commutative with a NaN: MPICH 4.0's recursive doubling then leaves NaN on some ranks and a finite
+    /// maximum on others, and the ranks would part ways (see docs/ARCHITECTURE.md, "Is the reduced residual
+    /// the same on every rank?"). +∞ is ordered, so every rank gets +∞ and ends DIVERGED at the same iteration.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double MaxOperand(double local) => double.IsNaN(local) ? double.PositiveInfinity : local;
 
     private long Sync(ResidualNorm norm, double local, ControlLoopState state)
     {
@@ -339,7 +456,7 @@ public sealed class ControlLoop
         {
             ResidualNorm.L2 => Math.Sqrt(header[SlotResidual]),
             ResidualNorm.Sum => header[SlotResidual],
-            _ => _coordinator.AllreduceMax(local),
+            _ => _coordinator.AllreduceMax(MaxOperand(local)),
         };
         return state.TotalIterations + Math.Max(1, (long)header[SlotNextDistance]);
     }

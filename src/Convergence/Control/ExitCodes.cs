@@ -21,6 +21,9 @@ public static class ExitCodes
     /// <summary>The residual became NaN or infinite.</summary>
     public const int Diverged = 5;
 
+    /// <summary>The residual stopped improving before the tolerance (<c>--stagnation</c>).</summary>
+    public const int Stagnated = 6;
+
     /// <summary>The exit code for an outcome.</summary>
     public static int For(RunOutcome outcome) => outcome switch
     {
@@ -28,6 +31,7 @@ public static class ExitCodes
         RunOutcome.Aborted => Aborted,
         RunOutcome.IterationLimit => IterationLimit,
         RunOutcome.Diverged => Diverged,
+        RunOutcome.Stagnated => Stagnated,
         _ => Failed,
     };
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Convergence.Checkpoints;
+using Convergence.Criteria;
 using Convergence.Signals;
 
 namespace Convergence.Control;
@@ -89,6 +90,15 @@ public sealed record RunOptions
     /// <summary>The job already queued to continue this one (the batch script submits it with a dependency); null when none.</summary>
     public string? ChainNextJob { get; init; }
 
+    /// <summary>The tolerance is a fraction of the first residual since the last (re)start, not an absolute value.</summary>
+    public bool RelativeTolerance { get; init; }
+
+    /// <summary>End as <see cref="RunOutcome.Diverged"/> when the residual grows above this times its best; none when null.</summary>
+    public double? DivergenceFactor { get; init; }
+
+    /// <summary>End as <see cref="RunOutcome.Stagnated"/> (or warn) when the residual stops improving; none when null.</summary>
+    public StagnationRule? Stagnation { get; init; }
+
     /// <summary>The checkpoint folder in use.</summary>
     public string CheckpointFolder => CheckpointDirectory ?? Path.Combine(ServiceDirectory, "checkpoints");
 
@@ -113,6 +123,8 @@ public sealed record RunOptions
         Require(ProgressInterval >= TimeSpan.FromMilliseconds(100), $"progress interval must be at least 100 ms, got {ProgressInterval.TotalMilliseconds} ms");
         Require(CheckpointDirectory is null || !string.IsNullOrWhiteSpace(CheckpointDirectory), "the checkpoint folder must not be empty");
         Require(CheckpointKeep is >= 1 and <= 10_000, $"checkpoints to keep must be 1 to 10000, got {CheckpointKeep}");
+        Require(DivergenceFactor is null || (double.IsFinite(DivergenceFactor.Value) && DivergenceFactor > 1), $"divergence factor must be a finite number above 1, got {DivergenceFactor?.ToString(CultureInfo.InvariantCulture)}");
+        Require(Stagnation is null || (Stagnation.Window is >= 2 and <= StagnationRule.MaxWindow && Stagnation.Fraction is > 0 and < 1), $"stagnation must be WINDOW:FRACTION with a window of 2 to {StagnationRule.MaxWindow} and a fraction between 0 and 1, got {Stagnation}");
         Require(DeadlineMargin >= TimeSpan.Zero, $"deadline margin must not be negative, got {DeadlineMargin.TotalSeconds} s");
         Require(SlurmEndTimeEvery is null || SlurmEndTimeEvery >= TimeSpan.FromSeconds(5), $"--slurm-end-time must be on, off or at least 5s, got {SlurmEndTimeEvery?.TotalSeconds} s");
         Require(ChainLink >= 0 && ChainMax >= 0, $"chain link and maximum must not be negative, got link {ChainLink} of {ChainMax}");
@@ -134,7 +146,7 @@ public sealed record RunOptions
     /// and only rank 0 uses it (its own log line gives the time).
     /// </summary>
     public string Describe() => FormattableString.Invariant(
-        $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s checkpoints={CheckpointFolder} checkpoint-every={CheckpointEvery?.ToString() ?? "off"} keep={CheckpointKeep} resume={(Resume ? "on" : "off")} signals={Signals} deadline={(Deadline is null ? "none" : "set")} slurm-end-time={(SlurmEndTimeEvery is { } every ? $"{every.TotalSeconds:0}s" : "off")}{(SlurmJobId is null ? string.Empty : $" slurm-job={SlurmJobId}")}{(ChainLink == 0 ? string.Empty : $" chain-link={ChainLink}/{ChainMax} next-job={ChainNextJob ?? "none"}")}");
+        $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s checkpoints={CheckpointFolder} checkpoint-every={CheckpointEvery?.ToString() ?? "off"} keep={CheckpointKeep} resume={(Resume ? "on" : "off")} signals={Signals} deadline={(Deadline is null ? "none" : "set")} slurm-end-time={(SlurmEndTimeEvery is { } every ? $"{every.TotalSeconds:0}s" : "off")}{(SlurmJobId is null ? string.Empty : $" slurm-job={SlurmJobId}")}{(ChainLink == 0 ? string.Empty : $" chain-link={ChainLink}/{ChainMax} next-job={ChainNextJob ?? "none"}")} tolerance-kind={(RelativeTolerance ? "relative" : "absolute")} divergence-factor={(DivergenceFactor is { } factor ? factor.ToString("R", CultureInfo.InvariantCulture) : "off")} stagnation={Stagnation?.ToString() ?? "off"}");
 
     private static void Require(bool condition, string message)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Convergence.Checkpoints;
+using Convergence.Criteria;
 using Convergence.Signals;
 
 namespace Convergence.Control;
@@ -14,6 +15,9 @@ internal static class RunOptionsParser
         new("--service", "CONVERGENCE_SERVICE_DIR", "DIR", "service folder (notifications.txt, status.html, result.txt)", (o, v) => o with { ServiceDirectory = v }),
         new("--job-name", "CONVERGENCE_JOB_NAME", "NAME", "name on the status page and in the result", (o, v) => o with { JobName = v }),
         new("--tolerance", "CONVERGENCE_TOLERANCE", "X", "converged when the global residual is below X", (o, v) => o with { Tolerance = Double("--tolerance", v) }),
+        new("--relative-tolerance", "CONVERGENCE_RELATIVE_TOLERANCE", null, "the tolerance is relative to the first residual; --relative-tolerance=off", (o, v) => o with { RelativeTolerance = Bool("--relative-tolerance", v) }),
+        new("--divergence-factor", "CONVERGENCE_DIVERGENCE_FACTOR", "F", "DIVERGED when the residual grows above F times its best (F > 1); off", (o, v) => o with { DivergenceFactor = Factor("--divergence-factor", v) }),
+        new("--stagnation", "CONVERGENCE_STAGNATION", "W:F[:warn]", "STAGNATED (or with :warn, a warning) when the best residual improved by less than fraction F over W iterations; off", (o, v) => o with { Stagnation = StagnationRule.Parse(v) }),
         new("--max-iterations", "CONVERGENCE_MAX_ITERATIONS", "N", "iteration limit per (re)start", (o, v) => o with { MaxIterations = Long("--max-iterations", v) }),
         new("--sync", "CONVERGENCE_SYNC", "POLICY", "adaptive[:MS] | every:K | piggyback", (o, v) => o with { Sync = Sync(v) }),
         new("--poll-ms", "CONVERGENCE_POLL_MS", "MS", "notifications poll interval", (o, v) => o with { PollInterval = Milliseconds("--poll-ms", v) }),
@@ -141,6 +145,9 @@ internal static class RunOptionsParser
         double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
             ? d
             : throw new FormatException($"'{v}' is not a number (e.g. 1e-8)");
+
+    private static double? Factor(string name, string v) =>
+        v.Trim().Equals("off", StringComparison.OrdinalIgnoreCase) ? null : Double(name, v);
 
     private static long Long(string name, string v) =>
         long.TryParse(v.Replace("_", string.Empty, StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)

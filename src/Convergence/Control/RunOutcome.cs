@@ -20,4 +20,7 @@ public enum RunOutcome
 
     /// <summary>A rank threw; the job was brought down.</summary>
     Failed,
+
+    /// <summary>The residual stopped improving (<c>--stagnation</c>, or the solver's own convergence test).</summary>
+    Stagnated,
 }

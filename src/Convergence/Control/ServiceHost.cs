@@ -244,6 +244,7 @@ public sealed class ServiceHost : IDisposable
         RunOutcome.Aborted => JobState.Aborted,
         RunOutcome.IterationLimit => JobState.IterationLimit,
         RunOutcome.Diverged => JobState.Diverged,
+        RunOutcome.Stagnated => JobState.Stagnated,
         _ => JobState.Failed,
     };
 

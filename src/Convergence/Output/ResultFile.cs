@@ -21,6 +21,7 @@ public static class ResultFile
         RunOutcome.Aborted => "ABORTED",
         RunOutcome.IterationLimit => "ITERATION_LIMIT",
         RunOutcome.Diverged => "DIVERGED",
+        RunOutcome.Stagnated => "STAGNATED",
         _ => "FAILED",
     };
 

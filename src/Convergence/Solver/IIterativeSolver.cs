@@ -1,5 +1,6 @@
 using Convergence.Commands;
 using Convergence.Control;
+using Convergence.Criteria;
 
 namespace Convergence.Solver;
 
@@ -20,6 +21,14 @@ public interface IIterativeSolver
     /// <summary>How local residual contributions combine; <see cref="ResidualNorm.L2"/> unless overridden.</summary>
     ResidualNorm Norm => ResidualNorm.L2;
 
+    /// <summary>
+    /// The solver's own convergence test, replacing <c>residual &lt; tolerance</c> (the options' divergence and
+    /// stagnation tests are still added); null for the default. Read once per run on every rank, after the
+    /// first <see cref="Initialize"/>; every rank must return an equivalent fresh instance (see
+    /// <see cref="IConvergenceTest"/>).
+    /// </summary>
+    IConvergenceTest? ConvergenceTest => null;
+
     /// <summary>Commands this solver understands in addition to the built-in ones.</summary>
     IReadOnlyList<CustomCommand> Commands => [];
 
@@ -30,7 +39,7 @@ public interface IIterativeSolver
     double Iterate();
 
     /// <summary>
-    /// Called on every rank when the run ends cleanly (converged, stopped, iteration limit), before the
+    /// Called on every rank when the run ends cleanly (converged, stopped, iteration limit, stagnated), before the
     /// result is written; not called after <c>ABORT</c> or a failure.
     /// </summary>
     void Finish(RunResult result);

@@ -36,4 +36,7 @@ public enum JobState
     /// what was sent.
     /// </summary>
     WaitingForAllocation,
+
+    /// <summary>Ended: the residual stopped improving.</summary>
+    Stagnated,
 }

@@ -25,6 +25,7 @@ public sealed class LiveStatus
     private JobState _state = JobState.Starting;
     private string? _message;
     private string? _lastCheckpoint;
+    private string? _warning;
 
     /// <summary>Creates the hand-over for one job.</summary>
     public LiveStatus(string jobName, string solverName, int ranks, double tolerance, IReadOnlyList<CustomCommand> customCommands, CommandJournal journal)
@@ -86,6 +87,31 @@ public sealed class LiveStatus
         }
     }
 
+    /// <summary>
+    /// Sets (or with null clears) the convergence test's warning, e.g. "not converging at this rate: …"; while
+    /// it is set the page shows it instead of an estimate. Called only when the warning starts or ends.
+    /// </summary>
+    public void RecordWarning(string? warning)
+    {
+        lock (_gate)
+        {
+            _warning = warning;
+            Version++;
+        }
+    }
+
+    /// <summary>The convergence test's current warning, or null.</summary>
+    public string? Warning
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _warning;
+            }
+        }
+    }
+
     /// <summary>Records the last complete checkpoint (shown with how to resume).</summary>
     public void RecordCheckpoint(string description)
     {
@@ -143,11 +169,12 @@ public sealed class LiveStatus
                 CustomCommands = CustomCommands,
                 Message = _message,
                 LastCheckpoint = _lastCheckpoint,
+                Warning = _warning,
                 UpdatedAt = DateTimeOffset.UtcNow,
             };
         }
 
-        var eta = snapshot.Finished ? null : ConvergenceEstimate.TimeToTolerance(history, snapshot.Tolerance);
+        var eta = snapshot.Finished || snapshot.Warning is not null ? null : ConvergenceEstimate.TimeToTolerance(history, snapshot.Tolerance);
         return snapshot with
         {
             EstimatedTimeToTolerance = eta,

@@ -52,6 +52,10 @@ public static class StatusJson
             Number(w, "elapsedSeconds", s.Elapsed.TotalSeconds);
             Number(w, "iterationsPerSecond", s.IterationsPerSecond);
             Number(w, "etaSeconds", s.EstimatedTimeToTolerance?.TotalSeconds);
+            if (s.Warning is not null)
+            {
+                w.WriteString("warning", s.Warning);
+            }
             NullableString(w, "message", s.Message);
             NullableString(w, "lastCheckpoint", s.LastCheckpoint);
             w.WriteString("updatedAt", s.UpdatedAt);

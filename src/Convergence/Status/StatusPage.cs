@@ -84,10 +84,16 @@ public static class StatusPage
         Figure(sb, "rate", "Iterations/s", StatusText.Rate(s.IterationsPerSecond));
         Figure(sb, "eta", "Time to tolerance", s.Finished
             ? "—"
+            : s.Warning is not null ? "not converging at this rate"
             : s.EstimatedTimeToTolerance is { } eta ? "about " + StatusText.Duration(eta) : "unknown (residual not falling)");
         Figure(sb, "total", "Total iterations", StatusText.Count(s.TotalIterations));
         Figure(sb, "restarts", "Restarts", StatusText.Count(s.Restarts));
         sb.Append("</dl>\n");
+        if (!s.Finished && !string.IsNullOrEmpty(s.Warning))
+        {
+            sb.Append("<p id=\"warning\" role=\"alert\">").Append(E(s.Warning)).Append("</p>\n");
+        }
+
         if (!string.IsNullOrEmpty(s.LastCheckpoint))
         {
             sb.Append("<p id=\"checkpoint\">Last checkpoint: ").Append(E(s.LastCheckpoint)).Append("</p>\n");

@@ -26,7 +26,7 @@ internal static class StatusPageAssets
         .state-converging { background: #3c8dbc; }
         .state-converged { background: var(--ok); }
         .state-stopped, .state-iteration-limit { background: var(--warn); }
-        .state-aborted, .state-failed, .state-diverged { background: var(--bad); }
+        .state-aborted, .state-failed, .state-diverged, .state-stagnated { background: var(--bad); }
         section { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; margin-top: 1rem; }
         dl#figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(9.5rem, 1fr)); gap: .6rem 1rem; margin: 0; }
         dl#figures div { min-width: 0; }

@@ -79,9 +79,17 @@ public sealed class StatusReporter : IDisposable
         var tick = _statusInterval < _progressInterval ? _statusInterval : _progressInterval;
         var nextPage = 0L;
         var nextProgress = Stopwatch.GetTimestamp() + Ticks(_progressInterval);
+        string? warning = null;
         do
         {
             UpdateRate();
+            if (_live.Warning is var current && !ReferenceEquals(current, warning))
+            {
+                // The loop sets the warning without a log of its own on rank 0; the change is logged here once.
+                _log(current is null ? "convergence: the residual is improving again" : $"warning: {current}");
+                warning = current;
+            }
+
             var now = Stopwatch.GetTimestamp();
             if (now >= nextPage && !_stop.IsCancellationRequested)
             {
@@ -108,7 +116,7 @@ public sealed class StatusReporter : IDisposable
 
         _log(string.Create(
             CultureInfo.InvariantCulture,
-            $"progress iteration={s.Iteration} total={s.TotalIterations} residual={s.Residual:G4} tolerance={s.Tolerance:G4} it/s={_rate:0} eta={(s.EstimatedTimeToTolerance is { } eta ? $"{eta.TotalSeconds:0}s" : "-")}"));
+            $"progress iteration={s.Iteration} total={s.TotalIterations} residual={s.Residual:G4} tolerance={s.Tolerance:G4} it/s={_rate:0} eta={(s.Warning is not null ? "not-converging" : s.EstimatedTimeToTolerance is { } eta ? $"{eta.TotalSeconds:0}s" : "-")}"));
     }
 
     private static long Ticks(TimeSpan interval) => (long)(interval.TotalSeconds * Stopwatch.Frequency);

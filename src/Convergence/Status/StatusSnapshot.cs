@@ -60,6 +60,9 @@ public sealed record StatusSnapshot
     /// <summary>The last complete checkpoint and how to resume from it, if any.</summary>
     public string? LastCheckpoint { get; init; }
 
+    /// <summary>The convergence test's warning while it holds ("not converging at this rate: …"); no estimate is given then.</summary>
+    public string? Warning { get; init; }
+
     /// <summary>When this snapshot was taken.</summary>
     public required DateTimeOffset UpdatedAt { get; init; }
 

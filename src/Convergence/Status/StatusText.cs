@@ -67,6 +67,7 @@ internal static class StatusText
         JobState.IterationLimit => "iteration limit",
         JobState.Diverged => "diverged",
         JobState.WaitingForAllocation => "waiting for allocation",
+        JobState.Stagnated => "stagnated",
         _ => "failed",
     };
 

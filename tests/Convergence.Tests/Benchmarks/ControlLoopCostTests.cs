@@ -33,6 +33,25 @@ public sealed class ControlLoopCostTests
         Assert.True(longRun - shortRun < 1024, $"{sync}: {shortRun} B for 1,000 iterations, {longRun} B for 200,000");
     }
 
+    [Theory]
+    [InlineData("every:1000000000")]
+    [InlineData("piggyback")]
+    [InlineData("every:7")]
+    public void WithConvergenceTestsConfigured_ALongRunAllocatesNoMoreThanAShortOne(string sync)
+    {
+        // Divergence and a warning stagnation test (the flat residual raises its warning once, in both runs).
+        using var rankZero = new RankZero();
+        var policy = SyncPolicy.Parse(sync);
+        Func<RunOptions, RunOptions> tests = o => o with { DivergenceFactor = 10, Stagnation = new Convergence.Criteria.StagnationRule(100, 0.01, true) };
+
+        Allocated(rankZero, policy, 1_000, tests);
+        var shortRun = Allocated(rankZero, policy, 1_000, tests);
+        var longRun = Allocated(rankZero, policy, 200_000, tests);
+
+        Assert.True(longRun - shortRun < 1024, $"{sync}: {shortRun} B for 1,000 iterations, {longRun} B for 200,000");
+        Assert.NotNull(rankZero.Services.Live.Warning);
+    }
+
     [Fact]
     public void ASyncAtEveryIterationStillHandsProgressToTheStatusPage()
     {
@@ -47,9 +66,10 @@ public sealed class ControlLoopCostTests
         Assert.NotEmpty(snapshot.History);
     }
 
-    private static long Allocated(RankZero rankZero, SyncPolicy policy, long iterations)
+    private static long Allocated(RankZero rankZero, SyncPolicy policy, long iterations, Func<RunOptions, RunOptions>? configure = null)
     {
         var options = new RunOptions { Tolerance = 1e-12, MaxIterations = iterations, Sync = policy };
+        options = configure?.Invoke(options) ?? options;
         var loop = new ControlLoop(new CountingSolver(), new SingleProcessCoordinator(), options, rankZero.Services);
         var before = GC.GetAllocatedBytesForCurrentThread();
         var result = loop.Run();
