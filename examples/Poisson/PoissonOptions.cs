@@ -1,4 +1,3 @@
-using System.Globalization;
 using Convergence.Control;
 
 namespace Convergence.Examples.Poisson;
@@ -6,14 +5,19 @@ namespace Convergence.Examples.Poisson;
 /// <summary>The example's own command-line options (the framework's are parsed before these).</summary>
 public sealed record PoissonOptions
 {
-    /// <summary>The options as help text.</summary>
-    public const string Help = """
-          --n N                  interior grid points per side (default 1984)
-          --method sor|jacobi    red-black SOR with the optimal factor (default) or Jacobi
-          --output DIR           write the final field as VTK image data (one .vti per rank + .pvti)
-          --slow-ms X            sleep X ms in every iteration (to steer a small run by hand or in tests)
-          --fail-at-iteration K  throw at iteration K (with --fail-rank R, default 1): tests the abort path
-        """;
+    /// <summary>
+    /// The example's options, declared in the framework's option table: parsed with the same rules as the
+    /// framework's (command line, then environment, then the defaults below) and listed in the same <c>--help</c>.
+    /// </summary>
+    public static readonly OptionTable<PoissonOptions> Table = new("Poisson options")
+    {
+        { "--n", "POISSON_N", "N", "interior grid points per side (default 1984)", (o, v) => o with { N = OptionValue.Int(v, 3, 100_000) } },
+        { "--method", null, "sor|jacobi", "red-black SOR with the optimal factor (default) or Jacobi", (o, v) => o with { Sor = OptionValue.OneOf(v, "sor", "jacobi") == "sor" } },
+        { "--output", null, "DIR", "write the final field as VTK image data (one .vti per rank + .pvti)", (o, v) => o with { OutputDirectory = v } },
+        { "--slow-ms", null, "X", "sleep X ms in every iteration (to steer a small run by hand or in tests)", (o, v) => o with { SlowMilliseconds = OptionValue.Double(v, 0, 60_000) } },
+        { "--fail-at-iteration", null, "K", "throw at iteration K (with --fail-rank R, default 1): tests the abort path", (o, v) => o with { FailAtIteration = OptionValue.Long(v, 1, long.MaxValue) } },
+        { "--fail-rank", null, "R", "the rank that throws with --fail-at-iteration (default 1)", (o, v) => o with { FailRank = OptionValue.Int(v, 0, 1 << 20) } },
+    };
 
     /// <summary>Interior points per side.</summary>
     public int N { get; init; } = 1984;
@@ -32,40 +36,4 @@ public sealed record PoissonOptions
 
     /// <summary>The rank that throws.</summary>
     public int FailRank { get; init; } = 1;
-
-    /// <summary>Parses the arguments the framework left.</summary>
-    /// <exception cref="OptionsException">An unknown option or a bad value.</exception>
-    public static PoissonOptions Parse(IReadOnlyList<string> args)
-    {
-        var o = new PoissonOptions();
-        for (var i = 0; i < args.Count; i++)
-        {
-            var name = args[i];
-            string Value() => i + 1 < args.Count ? args[++i] : throw new OptionsException($"option {name} needs a value");
-            o = name switch
-            {
-                "--n" => o with { N = (int)Number(name, Value(), 3, 100_000) },
-                "--method" => o with { Sor = Method(Value()) },
-                "--output" => o with { OutputDirectory = Value() },
-                "--slow-ms" => o with { SlowMilliseconds = Number(name, Value(), 0, 60_000) },
-                "--fail-at-iteration" => o with { FailAtIteration = (long)Number(name, Value(), 1, long.MaxValue) },
-                "--fail-rank" => o with { FailRank = (int)Number(name, Value(), 0, 1 << 20) },
-                _ => throw new OptionsException($"unknown option '{name}'"),
-            };
-        }
-
-        return o;
-    }
-
-    private static bool Method(string v) => v.ToLowerInvariant() switch
-    {
-        "sor" => true,
-        "jacobi" => false,
-        _ => throw new OptionsException($"--method must be sor or jacobi, got '{v}'"),
-    };
-
-    private static double Number(string name, string v, double min, double max) =>
-        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= min && d <= max
-            ? d
-            : throw new OptionsException($"option {name}: '{v}' is not a number from {min} to {max}");
 }
