@@ -91,12 +91,14 @@ internal sealed record PortalOptions
         return new PortalOptions { ServiceDirectory = Path.GetFullPath(service), Address = address, Port = port, MaxMessageBytes = max };
     }
 
-    private static int Number(string option, string text, int min, int max) =>
+    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>; throws <see cref="FormatException"/> naming <paramref name="option"/>.</summary>
+    internal static int Number(string option, string text, int min, int max) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
             ? n
             : throw new FormatException($"{option} must be a whole number from {min} to {max}, got '{text}'");
 
-    private static IPAddress Loopback(string host)
+    /// <summary>The loopback address <paramref name="host"/> names; throws <see cref="FormatException"/> for any other.</summary>
+    internal static IPAddress Loopback(string host)
     {
         if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
         {
