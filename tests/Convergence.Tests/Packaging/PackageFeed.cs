@@ -41,6 +41,9 @@ public sealed class PackageFeed : IDisposable
         // The solution is built (the test command builds it first): pack its outputs, build nothing again.
         Run("pack", Repo.Root, ["pack", Path.Combine(Repo.Root, "Convergence.sln"), "-c", Repo.Configuration, "--no-build", "-nologo", "-o", Folder, $"-p:VersionSuffix={Suffix}"]);
         Version = Path.GetFileNameWithoutExtension(Directory.GetFiles(Folder, "Convergence.Mpi.*.nupkg").Single())["Convergence.Mpi.".Length..];
+
+        // Once per fixture: installing the same package again into a hive would list its templates twice.
+        Run("new install", Consumer, ["new", "install", Package("Convergence.Templates"), "--debug:custom-hive", Hive]);
     }
 
     /// <summary>The scratch feed holding the packages.</summary>

@@ -219,7 +219,6 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
 
     private string NewFromTemplate(string template, string name)
     {
-        feed.Run("new install", feed.Consumer, ["new", "install", feed.Package("Convergence.Templates"), "--debug:custom-hive", feed.Hive, "--force"]);
         var project = Path.Combine(feed.Consumer, name);
         feed.Run($"new {template}", feed.Consumer, ["new", template, "-n", name, "-o", project, "--debug:custom-hive", feed.Hive]);
 
