@@ -7,6 +7,6 @@ using Convergence.Examples.AbortableWaiter;
 return ConvergenceJob.Run(
     args,
     new SingleProcessCoordinator(),
+    Waiter.Table,
     Waiter.Create,
-    defaults: new RunOptions { Tolerance = 0.5, JobName = "abortable waiter" },
-    solverHelp: Waiter.Help);
+    defaults: new RunOptions { Tolerance = 0.5, JobName = "abortable waiter" });

@@ -12,10 +12,12 @@ namespace Convergence.Examples.AbortableWaiter;
 /// </summary>
 public sealed class Waiter : IIterativeSolver
 {
-    /// <summary>The options as help text.</summary>
-    public const string Help =
-        "  --steps N            steps to wait (default 20)\n" +
-        "  --step-ms MS         length of one step in milliseconds (default 1000)";
+    /// <summary>The waiter's options, in the framework's option table.</summary>
+    public static readonly OptionTable<WaiterOptions> Table = new("Waiter options")
+    {
+        { "--steps", null, "N", "steps to wait (default 20)", (o, v) => o with { Steps = OptionValue.Int(v, 1, int.MaxValue) } },
+        { "--step-ms", null, "MS", "length of one step in milliseconds (default 1000)", (o, v) => o with { StepMilliseconds = OptionValue.Double(v, 0, 3_600_000) } },
+    };
 
     private static readonly CustomCommand Extend = new(
         "EXTEND",
@@ -45,36 +47,9 @@ public sealed class Waiter : IIterativeSolver
     /// <inheritdoc />
     public IReadOnlyList<CustomCommand> Commands => [Extend];
 
-    /// <summary>Builds the waiter from the arguments the framework left; a bad one is an <see cref="OptionsException"/>.</summary>
-    public static Waiter Create(JobSetup setup)
-    {
-        var steps = 20;
-        var stepMs = 1000.0;
-        var args = setup.SolverArguments;
-        for (var i = 0; i < args.Count; i++)
-        {
-            var value = i + 1 < args.Count ? args[i + 1] : throw new OptionsException($"option {args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--steps" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s >= 1:
-                    steps = s;
-                    break;
-                case "--step-ms" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms is >= 0 and <= 3_600_000:
-                    stepMs = ms;
-                    break;
-                case "--steps":
-                    throw new OptionsException($"option --steps: '{value}' is not a whole number of at least 1");
-                case "--step-ms":
-                    throw new OptionsException($"option --step-ms: '{value}' is not a number of milliseconds from 0 to 3600000");
-                default:
-                    throw new OptionsException($"unknown option '{args[i]}'");
-            }
-
-            i++;
-        }
-
-        return new Waiter(steps, TimeSpan.FromMilliseconds(stepMs));
-    }
+    /// <summary>Builds the waiter from its parsed options.</summary>
+    public static Waiter Create(JobSetup setup, WaiterOptions options) =>
+        new(options.Steps, TimeSpan.FromMilliseconds(options.StepMilliseconds));
 
     /// <inheritdoc />
     public void Initialize(SolverContext context) => _remaining = _steps;

@@ -6,6 +6,6 @@ using Convergence.MathNet;
 // another of its Krylov solvers), steerable from the status page: ABORT, STOP, CHANGE_TOLERANCE.
 return MathNetJob.Run(
     args,
-    setup => ConvectionDiffusion.CreateProblem(ExampleOptions.Parse(setup.SolverArguments)),
-    defaults: new RunOptions { Tolerance = 1e-8 },
-    solverHelp: ExampleOptions.Help);
+    ExampleOptions.Table,
+    (_, options) => ConvectionDiffusion.CreateProblem(options),
+    defaults: new RunOptions { Tolerance = 1e-8 });

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Convergence.Control;
 
 namespace Convergence.Examples.Poisson;
@@ -6,19 +5,20 @@ namespace Convergence.Examples.Poisson;
 /// <summary>The example's own command-line options (the framework's are parsed before these).</summary>
 public sealed record PoissonOptions
 {
-    /// <summary>The options as help text.</summary>
-    public const string Help = """
-          --n N                  interior grid points per side (default 1984)
-          --method sor|jacobi    red-black SOR with the optimal factor (default) or Jacobi
-          --output DIR           write the final field as VTK image data (one .vti per rank + .pvti)
-          --slow-ms X            sleep X ms in every iteration (to steer a small run by hand or in tests)
-          --fail-at-iteration K  throw at iteration K (with --fail-rank R, default 1): tests the abort path
-          --fail-rank R[,R…]|all the rank(s) that throw
-          --fail-on main|thread|thread-stuck
-                                 throw on the main thread (default), on a new background thread, or on
-                                 a background thread while the main thread stops making progress
-          message RELAXATION W   while it runs: SOR factor (0 < W < 2) or Jacobi weight (0 < W <= 1)
-        """;
+    /// <summary>
+    /// The example's options, declared in the framework's option table: parsed with the same rules as the
+    /// framework's (command line, then environment, then the defaults below) and listed in the same <c>--help</c>.
+    /// </summary>
+    public static readonly OptionTable<PoissonOptions> Table = new("Poisson options")
+    {
+        { "--n", "POISSON_N", "N", "interior grid points per side (default 1984)", (o, v) => o with { N = OptionValue.Int(v, 3, 100_000) } },
+        { "--method", null, "sor|jacobi", "red-black SOR with the optimal factor (default) or Jacobi", (o, v) => o with { Sor = OptionValue.OneOf(v, "sor", "jacobi") == "sor" } },
+        { "--output", null, "DIR", "write the final field as VTK image data (one .vti per rank + .pvti)", (o, v) => o with { OutputDirectory = v } },
+        { "--slow-ms", null, "X", "sleep X ms in every iteration (to steer a small run by hand or in tests)", (o, v) => o with { SlowMilliseconds = OptionValue.Double(v, 0, 60_000) } },
+        { "--fail-at-iteration", null, "K", "throw at iteration K (with --fail-rank, default rank 1): tests the abort path", (o, v) => o with { FailAtIteration = OptionValue.Long(v, 1, long.MaxValue) } },
+        { "--fail-rank", null, "R[,R...]|all", "the rank(s) that throw with --fail-at-iteration (default 1)", (o, v) => o with { FailRanks = Ranks(v) } },
+        { "--fail-on", null, "main|thread|thread-stuck", "throw on the main thread (default), on a background thread, or on one while the main thread stops making progress", (o, v) => o with { FailOn = Site(v) } },
+    };
 
     /// <summary>Interior points per side.</summary>
     public int N { get; init; } = 1984;
@@ -44,53 +44,15 @@ public sealed record PoissonOptions
     /// <summary>True when <paramref name="rank"/> is one that throws.</summary>
     public bool FailsOn(int rank) => FailRanks?.Contains(rank) ?? true;
 
-    /// <summary>Parses the arguments the framework left.</summary>
-    /// <exception cref="OptionsException">An unknown option or a bad value.</exception>
-    public static PoissonOptions Parse(IReadOnlyList<string> args)
-    {
-        var o = new PoissonOptions();
-        for (var i = 0; i < args.Count; i++)
-        {
-            var name = args[i];
-            string Value() => i + 1 < args.Count ? args[++i] : throw new OptionsException($"option {name} needs a value");
-            o = name switch
-            {
-                "--n" => o with { N = (int)Number(name, Value(), 3, 100_000) },
-                "--method" => o with { Sor = Method(Value()) },
-                "--output" => o with { OutputDirectory = Value() },
-                "--slow-ms" => o with { SlowMilliseconds = Number(name, Value(), 0, 60_000) },
-                "--fail-at-iteration" => o with { FailAtIteration = (long)Number(name, Value(), 1, long.MaxValue) },
-                "--fail-rank" => o with { FailRanks = Ranks(name, Value()) },
-                "--fail-on" => o with { FailOn = Site(Value()) },
-                _ => throw new OptionsException($"unknown option '{name}'"),
-            };
-        }
-
-        return o;
-    }
-
-    private static HashSet<int>? Ranks(string name, string v) =>
+    private static HashSet<int>? Ranks(string v) =>
         v.Equals("all", StringComparison.OrdinalIgnoreCase)
             ? null
-            : v.Split(',').Select(r => (int)Number(name, r.Trim(), 0, int.MaxValue)).ToHashSet();
+            : v.Split(',').Select(r => OptionValue.Int(r.Trim(), 0, int.MaxValue)).ToHashSet();
 
-    private static FailureSite Site(string v) => v.ToLowerInvariant() switch
+    private static FailureSite Site(string v) => OptionValue.OneOf(v, "main", "thread", "thread-stuck") switch
     {
         "main" => FailureSite.Main,
         "thread" => FailureSite.Thread,
-        "thread-stuck" => FailureSite.ThreadWhileMainStuck,
-        _ => throw new OptionsException($"--fail-on must be main, thread or thread-stuck, got '{v}'"),
+        _ => FailureSite.ThreadWhileMainStuck,
     };
-
-    private static bool Method(string v) => v.ToLowerInvariant() switch
-    {
-        "sor" => true,
-        "jacobi" => false,
-        _ => throw new OptionsException($"--method must be sor or jacobi, got '{v}'"),
-    };
-
-    private static double Number(string name, string v, double min, double max) =>
-        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= min && d <= max
-            ? d
-            : throw new OptionsException($"option {name}: '{v}' is not a number from {min} to {max}");
 }

@@ -18,11 +18,31 @@ public static class MathNetJob
     /// </param>
     /// <param name="defaults">The job's preferred defaults, overridden by environment and command line.</param>
     /// <param name="solverHelp">The job's own options, for <c>--help</c>.</param>
-    public static int Run(string[] args, Func<JobSetup, MathNetProblem> createProblem, RunOptions? defaults = null, string? solverHelp = null)
+    public static int Run(string[] args, Func<JobSetup, MathNetProblem> createProblem, RunOptions? defaults = null, string? solverHelp = null) =>
+        Run(args, createProblem, defaults, null, solverHelp);
+
+    /// <summary>
+    /// Runs a steerable MathNet solve whose own options are declared in <paramref name="problemOptions"/>
+    /// (parsed, listed in <c>--help</c> and checked like the framework's own); returns the exit code.
+    /// </summary>
+    /// <typeparam name="TOptions">The job's options record; its parameterless constructor gives the defaults.</typeparam>
+    /// <param name="args">The command line.</param>
+    /// <param name="problemOptions">The job's option table.</param>
+    /// <param name="createProblem">Builds the problem from the setup and the parsed options; may throw <see cref="OptionsException"/>.</param>
+    /// <param name="defaults">The job's preferred framework defaults.</param>
+    public static int Run<TOptions>(string[] args, OptionTable<TOptions> problemOptions, Func<JobSetup, TOptions, MathNetProblem> createProblem, RunOptions? defaults = null)
+        where TOptions : new()
+    {
+        ArgumentNullException.ThrowIfNull(problemOptions);
+        ArgumentNullException.ThrowIfNull(createProblem);
+        return Run(args, setup => createProblem(setup with { SolverArguments = [] }, problemOptions.ParseAll(setup.SolverArguments, new TOptions())), defaults, problemOptions, null);
+    }
+
+    private static int Run(string[] args, Func<JobSetup, MathNetProblem> createProblem, RunOptions? defaults, IOptionTable? problemOptions, string? solverHelp)
     {
         if (RunOptionsParser.WantsHelp(args))
         {
-            RunOptionsParser.PrintHelp(solverHelp);
+            RunOptionsParser.PrintHelp(problemOptions, solverHelp);
             return ExitCodes.Success;
         }
 

@@ -15,11 +15,28 @@ public static class MpiJob
     public const string SingleProcessOption = "--single-process";
 
     /// <summary>Runs the job; returns the process exit code (see <see cref="ExitCodes"/>).</summary>
-    public static int Run(string[] args, Func<JobSetup, IIterativeSolver> createSolver, RunOptions? defaults = null, string? solverHelp = null)
+    public static int Run(string[] args, Func<JobSetup, IIterativeSolver> createSolver, RunOptions? defaults = null, string? solverHelp = null) =>
+        Run(args, (a, c) => ConvergenceJob.Run(a, c, createSolver, defaults, solverHelp));
+
+    /// <summary>
+    /// Runs a job whose solver declares its options in <paramref name="solverOptions"/> (parsed, listed in
+    /// <c>--help</c> and checked like the framework's own); returns the process exit code.
+    /// </summary>
+    /// <typeparam name="TOptions">The solver's options record; its parameterless constructor gives the defaults.</typeparam>
+    /// <param name="args">The command line.</param>
+    /// <param name="solverOptions">The solver's option table.</param>
+    /// <param name="createSolver">Builds this rank's solver from the setup and its parsed options.</param>
+    /// <param name="defaults">The solver's preferred framework defaults.</param>
+    public static int Run<TOptions>(string[] args, OptionTable<TOptions> solverOptions, Func<JobSetup, TOptions, IIterativeSolver> createSolver, RunOptions? defaults = null)
+        where TOptions : new() =>
+        Run(args, (a, c) => ConvergenceJob.Run(a, c, solverOptions, createSolver, defaults));
+
+    private static int Run(string[] args, Func<string[], ICoordinator, int> runJob)
     {
+        ArgumentNullException.ThrowIfNull(args);
         if (args.Contains(SingleProcessOption))
         {
-            return ConvergenceJob.Run(args.Where(a => a != SingleProcessOption).ToArray(), new SingleProcessCoordinator(), createSolver, defaults, solverHelp);
+            return runJob(args.Where(a => a != SingleProcessOption).ToArray(), new SingleProcessCoordinator());
         }
 
         // Before anything touches the console: see PlainConsole.
@@ -49,7 +66,7 @@ public static class MpiJob
             return ExitCodes.Usage;
         }
 
-        var code = ConvergenceJob.Run(args, coordinator, createSolver, defaults, solverHelp);
+        var code = runJob(args, coordinator);
         MpiRuntime.Shutdown();
         return code;
     }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text;
 
 namespace Convergence.Cli.Commands;
@@ -16,77 +17,48 @@ internal static class NotifyCommand
     public const string Name = "notify";
 
     /// <summary>One line for the tool's command list.</summary>
-    public const string Summary = "Send messages (STOP, CHECKPOINT, CHANGE_TOLERANCE 1e-8, ...) to a running job.";
+    public const string Summary = "Send messages (STOP, CHECKPOINT, CHANGE_TOLERANCE 1e-8, ...) to a running job: each plus a newline, all in one atomic append to its notifications.txt, as the SemWES service does. Exit codes: 0 sent, 1 error, 2 bad command line.";
 
-    private const string Help = """
-        Usage: convergence notify [options] [--] <message>...
-
-        Appends each message plus a newline to the job's notifications.txt in one atomic append,
-        exactly as the SemWES service does when a button on the status page is clicked.
-
-        Arguments:
-          <message>         A command for the job, e.g. STOP, CHECKPOINT, "CHANGE_TOLERANCE 1e-8".
-                            Quote a message that contains spaces; put '--' before a message that
-                            starts with '-'.
-
-        Options:
-          --service <dir>   The job's service folder [default: $CONVERGENCE_SERVICE_DIR, else /service].
-          -h, --help        Show help and usage information.
-
-        Exit codes: 0 appended, 1 error (folder missing, not writable), 2 bad command line.
-        """;
-
-    /// <summary>Runs the command with the process's console and environment.</summary>
-    public static int Run(IReadOnlyList<string> args) =>
-        Run(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable);
-
-    /// <summary>Runs the command; returns the process exit code.</summary>
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, Func<string, string?> environment)
+    /// <summary>The command for the tool's parser; its action appends the messages.</summary>
+    public static Command Create(Func<string, string?> environment)
     {
-        string? serviceOption = null;
-        var messages = new List<string>();
+        var service = ServiceFolderOption.Create();
+        var messages = new Argument<string[]>("message")
+        {
+            Description = "A command for the job, e.g. STOP, CHECKPOINT, \"CHANGE_TOLERANCE 1e-8\". Quote a message that contains spaces; put '--' before a message that starts with '-'.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var command = new Command(Name, Summary) { service, messages };
+        command.Validators.Add(result =>
+        {
+            var given = result.GetValue(messages) ?? [];
+            if (given.Length == 0)
+            {
+                result.AddError("no message given");
+                return;
+            }
+
+            var empty = Array.FindIndex(given, m => m.Trim().Length == 0);
+            if (empty >= 0)
+            {
+                result.AddError($"message {empty + 1} is empty");
+            }
+        });
+        command.SetAction(parsed => Run(parsed.GetValue(messages) ?? [], parsed.GetValue(service), parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error, environment));
+        return command;
+    }
+
+    /// <summary>Appends <paramref name="messages"/> (already checked by the parser); returns the exit code.</summary>
+    public static int Run(IReadOnlyList<string> messages, string? serviceOption, TextWriter stdout, TextWriter stderr, Func<string, string?> environment)
+    {
         string folder;
         try
         {
-            var optionsEnded = false;
-            for (var i = 0; i < args.Count; i++)
-            {
-                var arg = args[i];
-                if (optionsEnded || arg == "-" || !arg.StartsWith('-'))
-                {
-                    messages.Add(arg);
-                }
-                else if (arg == "--")
-                {
-                    optionsEnded = true;
-                }
-                else if (ServiceFolderOption.IsHelp(arg))
-                {
-                    stdout.Write(HelpText());
-                    return ExitCode.Ok;
-                }
-                else if (!ServiceFolderOption.TryRead(args, ref i, ref serviceOption))
-                {
-                    throw new CliUsageException($"unknown option '{arg}' (a message that starts with '-' goes after '--')");
-                }
-            }
-
-            if (messages.Count == 0)
-            {
-                throw new CliUsageException("no message given");
-            }
-
-            var empty = messages.FindIndex(m => m.Trim().Length == 0);
-            if (empty >= 0)
-            {
-                throw new CliUsageException($"message {empty + 1} is empty");
-            }
-
             folder = ServiceFolderOption.Resolve(serviceOption, environment);
         }
         catch (CliUsageException ex)
         {
-            stderr.WriteLine($"convergence notify: {ex.Message}. Usage: convergence notify [--service DIR] MESSAGE... (see --help)");
+            stderr.WriteLine($"convergence notify: {ex.Message}; run 'convergence notify --help' for usage");
             return ExitCode.Usage;
         }
 
@@ -116,6 +88,4 @@ internal static class NotifyCommand
         stdout.WriteLine(messages.Count == 1 ? $"sent 1 message to {file}" : $"sent {messages.Count} messages to {file}");
         return ExitCode.Ok;
     }
-
-    private static string HelpText() => Help + "\n";
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Net;
 using System.Runtime.InteropServices;
 using Convergence.Cli.Portal;
@@ -8,28 +9,65 @@ namespace Convergence.Cli.Commands;
 internal static class PortalCommand
 {
     /// <summary>One line for the tool's help.</summary>
-    public const string Summary = "serve a service folder's status page on 127.0.0.1 and pass its clicks to notifications.txt";
+    public const string Summary = "Serve a job's status page on 127.0.0.1 with notify_running_job() injected, as the SemWES portal does: each click is appended to its notifications.txt. Runs until Ctrl+C. Exit codes: 0 stopped, 1 cannot listen, 2 bad command line.";
+
+    /// <summary>The command's name on the command line.</summary>
+    public const string Name = "portal";
+
+    /// <summary>
+    /// The command for the tool's parser. Each portal option is declared here, once: its name, help and the
+    /// check of its value (the validators in <see cref="PortalOptions"/>); a new option is one more entry.
+    /// </summary>
+    public static Command Create(Func<string, string?> environment)
+    {
+        var service = ServiceFolderOption.Create();
+        var port = Checked("--port", "n", "TCP port, 0 for any free one.", PortalOptions.DefaultPort, v => PortalOptions.Number("--port", v, 0, 65535));
+        var host = Checked("--host", "address", "Loopback address to bind: 127.0.0.1, ::1 or localhost.", IPAddress.Loopback, PortalOptions.Loopback);
+        var maxBytes = Checked("--max-message-bytes", "n", "Refuse longer messages with HTTP 413.", PortalOptions.DefaultMaxMessageBytes, v => PortalOptions.Number("--max-message-bytes", v, 1, 1 << 20));
+        var token = Checked<string?>("--token", "secret", "Use this secret instead of a random one (at least 16 characters). Every request needs it: the printed URL carries it, then a cookie; scripts send 'Authorization: token SECRET'.", null, PortalOptions.Secret);
+        var allowHost = new Option<string[]>("--allow-host")
+        {
+            Description = "Also answer to this Host header, e.g. localhost:9000 behind an SSH tunnel (loopback names only; repeatable).",
+            HelpName = "name[:port]",
+            DefaultValueFactory = _ => [],
+            CustomParser = result =>
+            {
+                try
+                {
+                    return result.Tokens.Select(t => PortalOptions.HostName(t.Value)).ToArray();
+                }
+                catch (FormatException ex)
+                {
+                    result.AddError(ex.Message);
+                    return [];
+                }
+            },
+        };
+        var command = new Command(Name, Summary)
+        {
+            service, port, host, maxBytes, token, allowHost,
+        };
+        command.SetAction(parsed =>
+        {
+            var folder = parsed.GetValue(service) ?? environment(ServiceFolderOption.EnvironmentVariable);
+            var options = new PortalOptions
+            {
+                ServiceDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(folder) ? Convergence.Control.RunOptions.DefaultServiceDirectory : folder),
+                Port = parsed.GetValue(port),
+                Address = parsed.GetValue(host)!,
+                MaxMessageBytes = parsed.GetValue(maxBytes),
+                Token = parsed.GetValue(token),
+                ExtraAllowedHosts = parsed.GetValue(allowHost) ?? [],
+            };
+            return Run(options);
+        });
+        return command;
+    }
 
     /// <summary>Runs the portal until Ctrl+C or SIGTERM; returns the exit code.</summary>
-    public static int Run(string[] args)
+    public static int Run(PortalOptions options)
     {
-        if (args.Contains("--help") || args.Contains("-h"))
-        {
-            Console.Out.WriteLine(PortalOptions.Help);
-            return ExitCode.Ok;
-        }
-
-        PortalOptions options;
-        try
-        {
-            options = PortalOptions.Parse(args, Environment.GetEnvironmentVariable);
-        }
-        catch (FormatException ex)
-        {
-            Console.Error.WriteLine($"convergence portal: {ex.Message} (see convergence portal --help)");
-            return ExitCode.Usage;
-        }
-
+        ArgumentNullException.ThrowIfNull(options);
         if (!Directory.Exists(options.ServiceDirectory))
         {
             // The job creates it; the portal waits for the job rather than failing.
@@ -72,6 +110,26 @@ internal static class PortalCommand
         Console.Out.WriteLine("convergence portal: stopped");
         return ExitCode.Ok;
     }
+
+    /// <summary>An option whose value <paramref name="parse"/> checks; its <see cref="FormatException"/> is the one-line error.</summary>
+    private static Option<T> Checked<T>(string name, string valueName, string description, T fallback, Func<string, T> parse) => new(name)
+    {
+        Description = description,
+        HelpName = valueName,
+        DefaultValueFactory = _ => fallback,
+        CustomParser = result =>
+        {
+            try
+            {
+                return parse(result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty);
+            }
+            catch (FormatException ex)
+            {
+                result.AddError(ex.Message);
+                return fallback;
+            }
+        },
+    };
 
     private static void Log(string message)
     {

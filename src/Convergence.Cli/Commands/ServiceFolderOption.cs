@@ -1,3 +1,5 @@
+using System.CommandLine;
+
 namespace Convergence.Cli.Commands;
 
 /// <summary>Parses the options shared by the commands that talk to one job's service folder.</summary>
@@ -24,33 +26,11 @@ internal static class ServiceFolderOption
         return folder;
     }
 
-    /// <summary>
-    /// Reads <c>--service DIR</c> or <c>--service=DIR</c> at <paramref name="index"/>; true when the argument was
-    /// that option (and <paramref name="index"/> now points at its last token).
-    /// </summary>
-    public static bool TryRead(IReadOnlyList<string> args, ref int index, ref string? folder)
+    /// <summary>The <c>--service &lt;dir&gt;</c> option shared by the commands (a new instance per command).</summary>
+    public static Option<string?> Create() => new("--service")
     {
-        var arg = args[index];
-        if (arg == "--service")
-        {
-            if (index + 1 >= args.Count)
-            {
-                throw new CliUsageException("--service needs a folder");
-            }
-
-            folder = args[++index];
-            return true;
-        }
-
-        if (arg.StartsWith("--service=", StringComparison.Ordinal))
-        {
-            folder = arg["--service=".Length..];
-            return true;
-        }
-
-        return false;
-    }
-
-    /// <summary>True for <c>-h</c>, <c>--help</c> and <c>-?</c>, the .NET tools' help switches.</summary>
-    public static bool IsHelp(string arg) => arg is "-h" or "--help" or "-?";
+        Description = $"The job's service folder [default: ${EnvironmentVariable}, else {Convergence.Control.RunOptions.DefaultServiceDirectory}].",
+        HelpName = "dir",
+        Arity = ArgumentArity.ExactlyOne,
+    };
 }

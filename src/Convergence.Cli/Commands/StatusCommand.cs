@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -20,75 +21,47 @@ internal static class StatusCommand
     public const string Name = "status";
 
     /// <summary>One line for the tool's command list.</summary>
-    public const string Summary = "Show a job's state, residual, tolerance, recent commands and result.";
+    public const string Summary = "Show a job's state, residual, tolerance, recent commands (from its status.json) and result. Exit codes: 0 shown, 1 nothing to show, 2 bad command line.";
 
     private const int DefaultJournalLines = 10;
 
-    private const string Help = """
-        Usage: convergence status [options]
-
-        Shows the job's state, iteration, residual, tolerance and recent commands from the
-        status.json it writes next to status.html, and its result.txt once it has finished.
-
-        Options:
-          --service <dir>   The job's service folder [default: $CONVERGENCE_SERVICE_DIR, else /service].
-          --journal <n>     How many recent commands to show [default: 10; 0 for none].
-          -h, --help        Show help and usage information.
-
-        Exit codes: 0 shown, 1 error (no status or result in the folder), 2 bad command line.
-        """;
-
-    /// <summary>Runs the command with the process's console and environment.</summary>
-    public static int Run(IReadOnlyList<string> args) =>
-        Run(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable);
-
-    /// <summary>Runs the command; returns the process exit code.</summary>
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, Func<string, string?> environment)
+    /// <summary>The command for the tool's parser; its action prints the report.</summary>
+    public static Command Create(Func<string, string?> environment)
     {
-        string? serviceOption = null;
-        var journalLines = DefaultJournalLines;
+        var service = ServiceFolderOption.Create();
+        var journal = new Option<int>("--journal")
+        {
+            Description = "How many recent commands to show (0 for none).",
+            HelpName = "n",
+            DefaultValueFactory = _ => DefaultJournalLines,
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+                if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+                {
+                    return n;
+                }
+
+                result.AddError($"--journal needs a whole number of 0 or more, got '{text}'");
+                return 0;
+            },
+        };
+        var command = new Command(Name, Summary) { service, journal };
+        command.SetAction(parsed => Run(parsed.GetValue(service), parsed.GetValue(journal), parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error, environment));
+        return command;
+    }
+
+    /// <summary>Prints the report for the job's folder; returns the exit code.</summary>
+    public static int Run(string? serviceOption, int journalLines, TextWriter stdout, TextWriter stderr, Func<string, string?> environment)
+    {
         string folder;
         try
         {
-            for (var i = 0; i < args.Count; i++)
-            {
-                var arg = args[i];
-                if (ServiceFolderOption.IsHelp(arg))
-                {
-                    stdout.Write(Help + "\n");
-                    return ExitCode.Ok;
-                }
-
-                if (ServiceFolderOption.TryRead(args, ref i, ref serviceOption))
-                {
-                    continue;
-                }
-
-                string? value = null;
-                if (arg == "--journal")
-                {
-                    value = i + 1 < args.Count ? args[++i] : throw new CliUsageException("--journal needs a number");
-                }
-                else if (arg.StartsWith("--journal=", StringComparison.Ordinal))
-                {
-                    value = arg["--journal=".Length..];
-                }
-                else
-                {
-                    throw new CliUsageException(arg.StartsWith('-') ? $"unknown option '{arg}'" : $"unexpected argument '{arg}'");
-                }
-
-                if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out journalLines))
-                {
-                    throw new CliUsageException($"--journal needs a whole number of 0 or more, got '{value}'");
-                }
-            }
-
             folder = ServiceFolderOption.Resolve(serviceOption, environment);
         }
         catch (CliUsageException ex)
         {
-            stderr.WriteLine($"convergence status: {ex.Message}. Usage: convergence status [--service DIR] [--journal N] (see --help)");
+            stderr.WriteLine($"convergence status: {ex.Message}; run 'convergence status --help' for usage");
             return ExitCode.Usage;
         }
 

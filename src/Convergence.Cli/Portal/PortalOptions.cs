@@ -3,7 +3,7 @@ using System.Net;
 
 namespace Convergence.Cli.Portal;
 
-/// <summary>Settings of <c>convergence portal</c>, validated when parsed.</summary>
+/// <summary>Settings of <c>convergence portal</c>; the tool's parser (<c>PortalCommand</c>) checks each value with the validators here.</summary>
 internal sealed record PortalOptions
 {
     /// <summary>The port used when none is given.</summary>
@@ -36,101 +36,14 @@ internal sealed record PortalOptions
     /// </summary>
     public IReadOnlyList<string> ExtraAllowedHosts { get; init; } = [];
 
-    /// <summary>The options' help text.</summary>
-    public static string Help => """
-        usage: convergence portal [--service DIR] [--port N] [--host 127.0.0.1] [--max-message-bytes N]
-                                  [--token SECRET] [--allow-host NAME[:PORT]]...
-          Serves DIR/status.html on http://HOST:PORT/ with notify_running_job() injected, as the SemWES
-          portal does, and appends every message the page sends (plus "\n") to DIR/notifications.txt.
-          Every request needs the run's secret: open the URL printed at start (…/?token=SECRET); the
-          browser then keeps it in a cookie. Scripts send "Authorization: token SECRET". Without it: 403.
-          --service DIR            service folder (default: $CONVERGENCE_SERVICE_DIR, else /service)
-          --port N                 TCP port, 0 for any free one (default 8765)
-          --host ADDRESS           loopback address to bind: 127.0.0.1 (default), ::1 or localhost
-          --max-message-bytes N    refuse longer messages with HTTP 413 (default 4096)
-          --token SECRET           use this secret instead of a random one (at least 16 characters)
-          --allow-host NAME[:PORT] also answer to this Host header (e.g. localhost:9000 behind an SSH
-                                   tunnel); by default only the bound address and localhost on PORT
-        """;
-
-    /// <summary>Parses the command line; throws <see cref="FormatException"/> with a one-line message.</summary>
-    public static PortalOptions Parse(IReadOnlyList<string> args, Func<string, string?> environment)
-    {
-        var service = environment("CONVERGENCE_SERVICE_DIR");
-        var address = IPAddress.Loopback;
-        var port = DefaultPort;
-        var max = DefaultMaxMessageBytes;
-        string? token = null;
-        var hosts = new List<string>();
-        for (var i = 0; i < args.Count; i++)
-        {
-            var arg = args[i];
-            string? inline = null;
-            var eq = arg.StartsWith("--", StringComparison.Ordinal) ? arg.IndexOf('=', StringComparison.Ordinal) : -1;
-            if (eq > 0)
-            {
-                inline = arg[(eq + 1)..];
-                arg = arg[..eq];
-            }
-
-            string Value()
-            {
-                if (inline is not null)
-                {
-                    return inline;
-                }
-
-                if (i + 1 >= args.Count)
-                {
-                    throw new FormatException($"{arg} needs a value");
-                }
-
-                return args[++i];
-            }
-
-            switch (arg)
-            {
-                case "--service":
-                    service = Value();
-                    break;
-                case "--port":
-                    port = Number(arg, Value(), 0, 65535);
-                    break;
-                case "--host":
-                    address = Loopback(Value());
-                    break;
-                case "--max-message-bytes":
-                    max = Number(arg, Value(), 1, 1 << 20);
-                    break;
-                case "--token":
-                    token = Secret(Value());
-                    break;
-                case "--allow-host":
-                    hosts.Add(HostName(Value()));
-                    break;
-                default:
-                    throw new FormatException($"unknown option '{arg}'");
-            }
-        }
-
-        service = string.IsNullOrWhiteSpace(service) ? "/service" : service;
-        return new PortalOptions
-        {
-            ServiceDirectory = Path.GetFullPath(service),
-            Address = address,
-            Port = port,
-            MaxMessageBytes = max,
-            Token = token,
-            ExtraAllowedHosts = hosts,
-        };
-    }
-
-    private static string Secret(string token) =>
+    /// <summary>Checks a secret given with <c>--token</c>; throws <see cref="FormatException"/> with a one-line message.</summary>
+    internal static string Secret(string token) =>
         token.Length >= 16 && token.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~')
             ? token
             : throw new FormatException("--token must be at least 16 characters of letters, digits, '-', '_', '.' or '~' (or leave it out for a random one)");
 
-    private static string HostName(string host)
+    /// <summary>Checks a <c>--allow-host</c> value; throws <see cref="FormatException"/> with a one-line message.</summary>
+    internal static string HostName(string host)
     {
         var colon = host.LastIndexOf(':');
         var hasPort = colon > 0 && !host.EndsWith(']');
@@ -145,12 +58,14 @@ internal sealed record PortalOptions
             : throw new FormatException($"--allow-host needs localhost or a loopback address with an optional port, such as localhost:9000, got '{host}'");
     }
 
-    private static int Number(string option, string text, int min, int max) =>
+    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>; throws <see cref="FormatException"/> naming <paramref name="option"/>.</summary>
+    internal static int Number(string option, string text, int min, int max) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
             ? n
             : throw new FormatException($"{option} must be a whole number from {min} to {max}, got '{text}'");
 
-    private static IPAddress Loopback(string host)
+    /// <summary>The loopback address <paramref name="host"/> names; throws <see cref="FormatException"/> for any other.</summary>
+    internal static IPAddress Loopback(string host)
     {
         if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
         {

@@ -17,7 +17,29 @@ public static class ConvergenceJob
     /// <param name="createSolver">Builds this rank's solver; may throw <see cref="OptionsException"/> for bad solver arguments.</param>
     /// <param name="defaults">The solver's preferred defaults (e.g. its tolerance), overridden by environment and command line.</param>
     /// <param name="solverHelp">The solver's own options, for <c>--help</c>.</param>
-    public static int Run(string[] args, ICoordinator coordinator, Func<JobSetup, IIterativeSolver> createSolver, RunOptions? defaults = null, string? solverHelp = null)
+    public static int Run(string[] args, ICoordinator coordinator, Func<JobSetup, IIterativeSolver> createSolver, RunOptions? defaults = null, string? solverHelp = null) =>
+        Run(args, coordinator, createSolver, defaults, null, solverHelp);
+
+    /// <summary>
+    /// Runs a job whose solver declares its options in <paramref name="solverOptions"/>: the framework parses
+    /// them with the same rules as its own (command line, then environment, then the record's defaults),
+    /// lists them in the same <c>--help</c> and reports a bad or unknown one in the same way (exit code 2).
+    /// </summary>
+    /// <typeparam name="TOptions">The solver's options record; its parameterless constructor gives the defaults.</typeparam>
+    /// <param name="args">The command line: the framework's options and the solver's.</param>
+    /// <param name="coordinator">Single process or MPI.</param>
+    /// <param name="solverOptions">The solver's option table.</param>
+    /// <param name="createSolver">Builds this rank's solver from the setup and the parsed solver options; may throw <see cref="OptionsException"/>.</param>
+    /// <param name="defaults">The solver's preferred framework defaults (e.g. its tolerance), overridden by environment and command line.</param>
+    public static int Run<TOptions>(string[] args, ICoordinator coordinator, OptionTable<TOptions> solverOptions, Func<JobSetup, TOptions, IIterativeSolver> createSolver, RunOptions? defaults = null)
+        where TOptions : new()
+    {
+        ArgumentNullException.ThrowIfNull(solverOptions);
+        ArgumentNullException.ThrowIfNull(createSolver);
+        return Run(args, coordinator, setup => createSolver(setup with { SolverArguments = [] }, solverOptions.ParseAll(setup.SolverArguments, new TOptions())), defaults, solverOptions, null);
+    }
+
+    private static int Run(string[] args, ICoordinator coordinator, Func<JobSetup, IIterativeSolver> createSolver, RunOptions? defaults, IOptionTable? solverOptions, string? solverHelp)
     {
         var isRoot = coordinator.Rank == 0;
         var log = new JobLog(coordinator.Size > 1 && !isRoot ? $"[rank {coordinator.Rank}] " : string.Empty);
@@ -33,7 +55,7 @@ public static class ConvergenceJob
             {
                 if (isRoot)
                 {
-                    RunOptionsParser.PrintHelp(solverHelp);
+                    RunOptionsParser.PrintHelp(solverOptions, solverHelp);
                 }
 
                 return ExitCodes.Success;

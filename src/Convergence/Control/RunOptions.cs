@@ -141,6 +141,12 @@ public sealed record RunOptions
         RunOptionsParser.Parse(args, out remaining, defaults ?? new RunOptions(), environment ?? Environment.GetEnvironmentVariable);
 
     /// <summary>
+    /// The framework's options (read-only): each row's name, environment variable and help. A solver declares
+    /// its own options in an <see cref="OptionTable{T}"/> of its own and passes it to the job's entry point.
+    /// </summary>
+    public static OptionTable<RunOptions> Table => RunOptionsParser.Table;
+
+    /// <summary>
     /// The resolved settings on one line, for the start-up log; identical on every rank (the ranks compare
     /// it), so the deadline shows only as set: a relative one (<c>+90s</c>) resolves on each rank's clock,
     /// and only rank 0 uses it (its own log line gives the time).

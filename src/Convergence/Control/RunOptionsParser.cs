@@ -2,14 +2,13 @@ using System.Globalization;
 using Convergence.Checkpoints;
 using Convergence.Criteria;
 using Convergence.Signals;
+using Option = Convergence.Control.JobOption<Convergence.Control.RunOptions>;
 
 namespace Convergence.Control;
 
 /// <summary>The table behind <see cref="RunOptions.Parse"/>: one row per option, with its variable.</summary>
 internal static class RunOptionsParser
 {
-    private sealed record Option(string Name, string? Variable, string? ValueName, string Help, Func<RunOptions, string, RunOptions> Apply);
-
     private static readonly Option[] Options =
     [
         new("--service", "CONVERGENCE_SERVICE_DIR", "DIR", "service folder (notifications.txt, status.html, result.txt)", (o, v) => o with { ServiceDirectory = v }),
@@ -42,23 +41,18 @@ internal static class RunOptionsParser
     /// <summary>Slurm (23.02 and later) puts the job's projected end, in Unix seconds, in this variable.</summary>
     private const string SlurmEndTimeVariable = "SLURM_JOB_END_TIME";
 
-    /// <summary>The options as help text, one per line.</summary>
-    public static string Help => string.Join(
-        Environment.NewLine,
-        Options.Select(o => $"  {o.Name} {o.ValueName ?? string.Empty,-8} {o.Help} (env {o.Variable})"));
+    /// <summary>The framework's options as a public table (for help and for tools); rows are added above.</summary>
+    public static OptionTable<RunOptions> Table { get; } = CreateTable();
 
     /// <summary>True when the command line asks for help.</summary>
     public static bool WantsHelp(IReadOnlyList<string> args) => args.Contains("--help") || args.Contains("-h");
 
     /// <summary>Prints the framework's options, then the solver's own, to stdout.</summary>
-    public static void PrintHelp(string? solverHelp)
-    {
-        Console.Out.WriteLine($"Options (command line first, then environment, then defaults):{Environment.NewLine}{Help}");
-        if (solverHelp is not null)
-        {
-            Console.Out.WriteLine($"Solver options:{Environment.NewLine}{solverHelp}");
-        }
-    }
+    public static void PrintHelp(string? solverHelp) => PrintHelp(null, solverHelp);
+
+    /// <summary>Prints the framework's options, the solver's table (if any) and the solver's own text (if any), in one layout.</summary>
+    public static void PrintHelp(IOptionTable? solverOptions, string? solverHelp = null) =>
+        Console.Out.Write(OptionHelp.Format(Table, solverOptions, solverHelp));
 
     public static RunOptions Parse(IReadOnlyList<string> args, out List<string> remaining, RunOptions defaults, Func<string, string?> environment)
     {
@@ -76,49 +70,7 @@ internal static class RunOptionsParser
             options = options with { SlurmJobId = slurmJob.Trim() };
         }
 
-        foreach (var option in Options)
-        {
-            var value = option.Variable is null ? null : environment(option.Variable);
-            if (!string.IsNullOrEmpty(value))
-            {
-                options = Apply(option, options, value, $"environment variable {option.Variable}");
-            }
-        }
-
-        remaining = [];
-        for (var i = 0; i < args.Count; i++)
-        {
-            var arg = args[i];
-            var eq = arg.StartsWith("--", StringComparison.Ordinal) ? arg.IndexOf('=', StringComparison.Ordinal) : -1;
-            var name = eq < 0 ? arg : arg[..eq];
-            var option = Array.Find(Options, o => o.Name == name);
-            if (option is null)
-            {
-                remaining.Add(arg);
-                continue;
-            }
-
-            string value;
-            if (eq >= 0)
-            {
-                value = arg[(eq + 1)..];
-            }
-            else if (option.ValueName is null)
-            {
-                // A flag: present means on; it never takes the next argument as its value.
-                value = "on";
-            }
-            else if (i + 1 < args.Count)
-            {
-                value = args[++i];
-            }
-            else
-            {
-                throw new OptionsException($"option {name} needs a value ({option.ValueName}): {option.Help}");
-            }
-
-            options = Apply(option, options, value, $"option {name}");
-        }
+        options = Table.Parse(args, out remaining, options, environment);
 
         // A deadline given by option or CONVERGENCE_DEADLINE replaces Slurm's: it is the user's, not the scheduler's.
         if (options.DeadlineFromScheduler && GivenDeadline(args, environment))
@@ -129,16 +81,18 @@ internal static class RunOptionsParser
         return options.Validate();
     }
 
-    private static RunOptions Apply(Option option, RunOptions options, string value, string source)
+    private static RunOptions Apply(Option option, RunOptions options, string value, string source) =>
+        OptionTable<RunOptions>.Apply(option, options, value, source);
+
+    private static OptionTable<RunOptions> CreateTable()
     {
-        try
+        var table = new OptionTable<RunOptions>("Options (command line first, then environment, then defaults)");
+        foreach (var option in Options)
         {
-            return option.Apply(options, value);
+            table.Add(option);
         }
-        catch (FormatException ex)
-        {
-            throw new OptionsException($"{source}: {ex.Message}");
-        }
+
+        return table.Freeze();
     }
 
     private static double Double(string name, string v) =>

@@ -260,8 +260,8 @@ public sealed class PortalServerTests : IDisposable
     [Theory]
     [InlineData("--host 0.0.0.0", "--host must be a loopback address")]
     [InlineData("--port 70000", "--port must be a whole number from 0 to 65535")]
-    [InlineData("--port", "--port needs a value")]
-    [InlineData("--colour red", "unknown option '--colour'")]
+    [InlineData("--port", "Required argument missing for option: '--port'")]
+    [InlineData("--colour red", "Unrecognized command or argument '--colour'")]
     [InlineData("--token short", "--token must be at least 16 characters")]
     [InlineData("--allow-host example.com", "--allow-host needs localhost or a loopback address")]
     public void BadOptions_OneLineErrorAndExitCode2(string arguments, string expected)

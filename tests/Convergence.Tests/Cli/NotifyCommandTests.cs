@@ -43,11 +43,13 @@ public sealed class NotifyCommandTests
 
     [Theory]
     [InlineData(new[] { "notify" }, "no message given")]
-    [InlineData(new[] { "notify", "--service" }, "--service needs a folder")]
-    [InlineData(new[] { "notify", "--service=", "STOP" }, "--service needs a folder, got an empty value")]
-    [InlineData(new[] { "notify", "--bogus", "STOP" }, "unknown option '--bogus'")]
+    [InlineData(new[] { "notify", "--service" }, "Required argument missing for option: '--service'")]
+    [InlineData(new[] { "notify", "--service=", "STOP" }, "option '--service' needs a value, got an empty one")]
+    [InlineData(new[] { "notify", "--bogus", "STOP" }, "Unrecognized command or argument '--bogus'")]
     [InlineData(new[] { "notify", "STOP", " " }, "message 2 is empty")]
-    [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate'")]
+    [InlineData(new[] { "frobnicate" }, "convergence: Unrecognized command or argument 'frobnicate'")]
+    [InlineData(new[] { "notfy", "STOP" }, "Unrecognized command or argument 'notfy' (did you mean 'notify'?)")]
+    [InlineData(new[] { "notify", "--servce", "/tmp", "STOP" }, "Unrecognized command or argument '--servce' (did you mean '--service'?)")]
     public void BadCommandLinesExitWithTwoAndOneLine(string[] args, string expected)
     {
         var service = Repo.NewTempFolder("notify");
@@ -80,8 +82,9 @@ public sealed class NotifyCommandTests
         var (topCode, topStdout, _) = CliProcess.Run(["-h"]);
 
         Assert.Equal(0, code);
-        Assert.Contains("Usage: convergence notify", stdout, StringComparison.Ordinal);
+        Assert.Contains("Usage:\n  convergence notify [<message>...] [options]", stdout, StringComparison.Ordinal);
         Assert.Contains("--service <dir>", stdout, StringComparison.Ordinal);
+        Assert.Contains("-?, -h, --help", stdout, StringComparison.Ordinal);
         Assert.Equal(0, topCode);
         Assert.Contains("notify", topStdout, StringComparison.Ordinal);
         Assert.Contains("status", topStdout, StringComparison.Ordinal);

@@ -111,8 +111,8 @@ public sealed class StatusCommandTests
 
     [Theory]
     [InlineData(new[] { "status", "--journal", "many" }, "--journal needs a whole number")]
-    [InlineData(new[] { "status", "extra" }, "unexpected argument 'extra'")]
-    [InlineData(new[] { "status", "--verbose" }, "unknown option '--verbose'")]
+    [InlineData(new[] { "status", "extra" }, "Unrecognized command or argument 'extra'")]
+    [InlineData(new[] { "status", "--verbose" }, "Unrecognized command or argument '--verbose'")]
     [InlineData(new[] { "status", "--service", " " }, "--service needs a folder, got an empty value")]
     public void BadCommandLinesExitWithTwo(string[] args, string expected)
     {

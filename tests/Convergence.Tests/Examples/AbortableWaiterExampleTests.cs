@@ -19,7 +19,7 @@ public sealed class AbortableWaiterExampleTests : SteerableExampleContract
     protected override string[] LongRun => ["--steps", "600", "--step-ms", "50"];
 
     protected override (string[] Arguments, string Error) BadOption =>
-        (["--steps", "x"], "option --steps: 'x' is not a whole number of at least 1");
+        (["--steps", "x"], "option --steps: 'x' is not a whole number from 1 to");
 
     [Fact]
     public void Result_CountsTheStepsWaited()

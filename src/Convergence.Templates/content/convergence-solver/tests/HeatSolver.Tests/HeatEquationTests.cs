@@ -1,0 +1,95 @@
+using Convergence.Control;
+using Convergence.Solver;
+
+namespace HeatSolver.Tests;
+
+/// <summary>The solver in one process: the framework's single-process coordinator runs the real loop.</summary>
+public sealed class HeatEquationTests : IDisposable
+{
+    private readonly string _service = Path.Combine(Path.GetTempPath(), "HeatSolver.Tests-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public void ASmallGridConvergesAndWritesTheResult()
+    {
+        var code = ConvergenceJob.Run(
+            ["--service", _service, "--n", "16", "--tolerance", "1e-6", "--status-ms", "100"],
+            new SingleProcessCoordinator(),
+            HeatOptions.Table,
+            (setup, options) => new HeatEquation(options, setup.Rank, setup.Size));
+
+        Assert.Equal(ExitCodes.Success, code);
+        var result = File.ReadAllText(Path.Combine(_service, "result.txt"));
+        Assert.StartsWith("outcome=CONVERGED", result, StringComparison.Ordinal);
+        Assert.Contains("grid=16x16", result, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheTemperatureScalesWithTheSource()
+    {
+        // -Δu = q is linear in q, so doubling the source doubles the solution.
+        var once = Solve(source: 1);
+        var twice = Solve(source: 2);
+
+        Assert.Equal(2 * once, twice, 1e-6);
+
+        // The maximum of -Δu = 1 on the unit square with u = 0 on the boundary is about 0.0737.
+        Assert.InRange(once, 0.070, 0.075);
+    }
+
+    [Fact]
+    public void ACheckpointRestoresTheStateExactly()
+    {
+        var options = new HeatOptions { N = 12 };
+        var first = Initialized(options);
+        for (var i = 0; i < 25; i++)
+        {
+            first.Iterate();
+        }
+
+        using var saved = new MemoryStream();
+        first.WriteCheckpoint(saved);
+        var second = Initialized(options);
+        saved.Position = 0;
+        second.ReadCheckpoint(saved);
+
+        Assert.Equal(first.Iterate(), second.Iterate());
+    }
+
+    [Fact]
+    public void ABadOptionIsAUsageError()
+    {
+        var code = ConvergenceJob.Run(
+            ["--service", _service, "--n", "two"],
+            new SingleProcessCoordinator(),
+            HeatOptions.Table,
+            (setup, options) => new HeatEquation(options, setup.Rank, setup.Size));
+
+        Assert.Equal(ExitCodes.Usage, code);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_service))
+        {
+            Directory.Delete(_service, recursive: true);
+        }
+    }
+
+    private static HeatEquation Initialized(HeatOptions options)
+    {
+        var solver = new HeatEquation(options, 0, 1);
+        solver.Initialize(new SolverContext(0, 1, new SingleProcessCoordinator(), new RunOptions(), 0));
+        return solver;
+    }
+
+    private static double Solve(double source)
+    {
+        var solver = Initialized(new HeatOptions { N = 15, Source = source });
+        while (Math.Sqrt(solver.Iterate()) > 1e-10)
+        {
+        }
+
+        solver.Finish(new RunResult(RunOutcome.Converged, 0, 0, 0, 0, TimeSpan.Zero, 0, null));
+        return solver.MaxTemperature;
+    }
+}
