@@ -18,6 +18,14 @@ internal sealed partial class HeatEquation : ICheckpointable
     private const int Magic = 0x48454154; // "HEAT"
     private const int HeaderBytes = 4 + 4 + 4 + 4 + 8 + 8;
 
+    /// <summary>What a checkpoint must match to be read by this job: the grid and the part format.</summary>
+    /// <remarks>
+    /// Compared on every rank before any rank loads (the framework compares the rank count itself): a
+    /// checkpoint of another grid is declined by RESTART checkpoint and refused by --resume with exit code 2.
+    /// Change the format tag when the part's layout changes.
+    /// </remarks>
+    public string CompatibilityKey => FormattableString.Invariant($"heat-2d grid={_n}x{_n} part=HEAT1");
+
     /// <inheritdoc />
     public void WriteCheckpoint(Stream stream)
     {
