@@ -53,11 +53,13 @@ public sealed partial class FloodJobTests(ITestOutputHelper output)
         Assert.True(raw.Count == 0, $"raw characters in the log: {string.Join(", ", raw)}: {string.Join('\n', log.Split('\n').Where(l => l.Any(c => (char.IsControl(c) && c != '\t') || c == '\uFFFD')).Take(3))}");
         Assert.DoesNotContain("lines dropped", log, StringComparison.Ordinal);
 
-        // Every acknowledgement is there, once, and each command was applied.
+        // Every acknowledgement is there, once, and each command was applied: rank 0's journal line and
+        // rank 1's own applied line, one each.
         foreach (var id in new[] { "before", "mid", "after" })
         {
             Assert.Single(Regex.Matches(log, $@"command received seq=\d+ id={id} "));
-            Assert.Single(Regex.Matches(log, $@"command applied seq=\d+ id={id} "));
+            Assert.Single(Regex.Matches(log, $@"(?m)^\S+ command applied seq=\d+ id={id} "));
+            Assert.Single(Regex.Matches(log, $@"(?m)^\S+ \[rank 1\] command applied seq=\d+ id={id} "));
         }
 
         var result = Notify.ReadResult(service);
