@@ -111,8 +111,9 @@ public sealed class CheckpointStore
     }
 
     /// <summary>
-    /// Writes the manifest that completes a checkpoint, durably (temporary file, fsync, rename), and flushes
-    /// the checkpoint's folder (the parts' names and the manifest's) and the root (the folder's own name).
+    /// Writes the manifest that completes a checkpoint, durably (temporary file, fsync, rename, then a flush of
+    /// the checkpoint's folder, which also makes the parts' names durable), and flushes the root (the folder's
+    /// own name).
     /// </summary>
     public void WriteManifest(CheckpointManifest manifest)
     {
@@ -131,7 +132,6 @@ public sealed class CheckpointStore
 
             stream.Write(bytes.AsSpan(written));
         }, durable: true);
-        DirectorySync.Flush(folder);
         DirectorySync.Flush(Root);
     }
 
