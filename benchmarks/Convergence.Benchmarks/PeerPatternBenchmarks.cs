@@ -1,5 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Convergence.Control;
+using Convergence.Coordination;
+using Convergence.Options;
 using Convergence.Solver;
 
 namespace Convergence.Benchmarks;

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
-using Convergence.Control;
+using Convergence.Hosting;
 using Convergence.MathNet;
+using Convergence.Options;
 using Convergence.Output;
 using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.LinearAlgebra.Solvers;

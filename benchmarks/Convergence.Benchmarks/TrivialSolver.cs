@@ -1,4 +1,3 @@
-using Convergence.Control;
 using Convergence.Solver;
 
 namespace Convergence.Benchmarks;

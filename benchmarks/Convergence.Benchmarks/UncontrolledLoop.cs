@@ -1,4 +1,4 @@
-using Convergence.Control;
+using Convergence.Coordination;
 using Convergence.Solver;
 
 namespace Convergence.Benchmarks;

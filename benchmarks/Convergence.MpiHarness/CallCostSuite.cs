@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Convergence.Control;
+using Convergence.Coordination;
 
 namespace Convergence.MpiHarness;
 

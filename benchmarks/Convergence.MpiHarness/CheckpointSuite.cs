@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Convergence.Checkpoints;
 using Convergence.Control;
+using Convergence.Coordination;
 using Convergence.Solver;
 using static MPI.Unsafe;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Convergence.Control;
+using Convergence.Coordination;
 
 namespace Convergence.MpiHarness;
 

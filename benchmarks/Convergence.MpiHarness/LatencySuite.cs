@@ -2,7 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Convergence.Control;
+using Convergence.Coordination;
 using Convergence.Examples.Poisson;
+using Convergence.Options;
+using Convergence.Solver;
 
 namespace Convergence.MpiHarness;
 

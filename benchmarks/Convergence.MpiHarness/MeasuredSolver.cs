@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Convergence.Commands;
-using Convergence.Control;
 using Convergence.Solver;
 
 namespace Convergence.MpiHarness;

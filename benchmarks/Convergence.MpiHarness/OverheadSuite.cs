@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Text;
 using Convergence.Control;
+using Convergence.Coordination;
 using Convergence.Examples.Poisson;
 using Convergence.Mpi;
+using Convergence.Options;
 using Convergence.Solver;
 
 namespace Convergence.MpiHarness;

@@ -1,5 +1,8 @@
-using Convergence.Control;
+using Convergence.Coordination;
+using Convergence.Hosting;
+using Convergence.Options;
 using Convergence.Output;
+using Convergence.Solver;
 
 namespace Convergence.MpiHarness;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using Convergence.Control;
+using Convergence.Coordination;
+using Convergence.Options;
 
 namespace Convergence.MpiHarness;
 

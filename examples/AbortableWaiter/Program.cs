@@ -1,5 +1,7 @@
-using Convergence.Control;
+using Convergence.Coordination;
 using Convergence.Examples.AbortableWaiter;
+using Convergence.Hosting;
+using Convergence.Options;
 
 // The smallest controllable job: it waits in steps and is done when no step remains. The framework does
 // the rest of the SemWES loop: placeholder result, notifications watcher (ABORT, STOP, CHANGE_TOLERANCE,

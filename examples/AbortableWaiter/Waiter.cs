@@ -1,6 +1,7 @@
 using System.Globalization;
 using Convergence.Commands;
-using Convergence.Control;
+using Convergence.Hosting;
+using Convergence.Options;
 using Convergence.Solver;
 
 namespace Convergence.Examples.AbortableWaiter;

@@ -1,4 +1,4 @@
-using Convergence.Control;
+using Convergence.Options;
 
 namespace Convergence.Examples.BiCgStab;
 

@@ -1,6 +1,6 @@
-using Convergence.Control;
 using Convergence.Examples.BiCgStab;
 using Convergence.MathNet;
+using Convergence.Options;
 
 // A 2-D convection-diffusion system in a MathNet SparseMatrix, solved by MathNet's own BiCgStab (or
 // another of its Krylov solvers), steerable from the status page: ABORT, STOP, CHANGE_TOLERANCE.

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Convergence.Commands;
-using Convergence.Control;
+using Convergence.Coordination;
+using Convergence.Options;
 using Convergence.Solver;
 
 namespace Convergence.Examples.Poisson;

@@ -1,6 +1,6 @@
-using Convergence.Control;
 using Convergence.Examples.Poisson;
 using Convergence.Mpi;
+using Convergence.Options;
 
 // The whole main program of a steerable MPI solver: hand the solver's option table and a factory to the framework.
 return MpiJob.Run(

@@ -1,4 +1,5 @@
-using Convergence.Control;
+using Convergence.Hosting;
+using Convergence.Options;
 using Convergence.Output;
 using MathNet.Numerics.LinearAlgebra;
 

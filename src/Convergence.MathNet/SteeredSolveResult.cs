@@ -1,4 +1,4 @@
-using Convergence.Control;
+using Convergence.Solver;
 using MathNet.Numerics.LinearAlgebra.Solvers;
 
 namespace Convergence.MathNet;

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using Convergence.Commands;
-using Convergence.Control;
+using Convergence.Hosting;
 using Convergence.Intake;
+using Convergence.Solver;
 using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.LinearAlgebra.Solvers;
 

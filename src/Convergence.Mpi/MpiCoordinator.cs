@@ -1,5 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
-using Convergence.Control;
+using Convergence.Coordination;
 
 namespace Convergence.Mpi;
 

@@ -1,6 +1,6 @@
 namespace Convergence.Cli.Commands;
 
-/// <summary>The tool's exit codes (the job's own codes are in <c>Convergence.Control.ExitCodes</c>).</summary>
+/// <summary>The tool's exit codes (the job's own codes are in <c>Convergence.Hosting.ExitCodes</c>).</summary>
 internal static class ExitCode
 {
     /// <summary>The command did what was asked.</summary>

@@ -52,7 +52,7 @@ internal static class PortalCommand
             var folder = parsed.GetValue(service) ?? environment(ServiceFolderOption.EnvironmentVariable);
             var options = new PortalOptions
             {
-                ServiceDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(folder) ? Convergence.Control.RunOptions.DefaultServiceDirectory : folder),
+                ServiceDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(folder) ? Convergence.Options.RunOptions.DefaultServiceDirectory : folder),
                 Port = parsed.GetValue(port),
                 Address = parsed.GetValue(host)!,
                 MaxMessageBytes = parsed.GetValue(maxBytes),

@@ -15,7 +15,7 @@ internal static class ServiceFolderOption
         if (folder is null)
         {
             var fromEnvironment = environment(EnvironmentVariable);
-            folder = string.IsNullOrWhiteSpace(fromEnvironment) ? Convergence.Control.RunOptions.DefaultServiceDirectory : fromEnvironment;
+            folder = string.IsNullOrWhiteSpace(fromEnvironment) ? Convergence.Options.RunOptions.DefaultServiceDirectory : fromEnvironment;
         }
 
         if (string.IsNullOrWhiteSpace(folder))
@@ -29,7 +29,7 @@ internal static class ServiceFolderOption
     /// <summary>The <c>--service &lt;dir&gt;</c> option shared by the commands (a new instance per command).</summary>
     public static Option<string?> Create() => new("--service")
     {
-        Description = $"The job's service folder [default: ${EnvironmentVariable}, else {Convergence.Control.RunOptions.DefaultServiceDirectory}].",
+        Description = $"The job's service folder [default: ${EnvironmentVariable}, else {Convergence.Options.RunOptions.DefaultServiceDirectory}].",
         HelpName = "dir",
         Arity = ArgumentArity.ExactlyOne,
     };

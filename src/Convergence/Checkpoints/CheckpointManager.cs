@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Convergence.Control;
+using Convergence.Coordination;
+using Convergence.Options;
 using Convergence.Solver;
 using Convergence.Status;
 

@@ -1,7 +1,7 @@
 namespace Convergence.Commands;
 
 /// <summary>What a control command asks the running job to do.</summary>
-/// <remarks>The numeric values travel in <see cref="Control.CommandPacket"/>; never renumber them.</remarks>
+/// <remarks>The numeric values travel in <see cref="Coordination.CommandPacket"/>; never renumber them.</remarks>
 public enum CommandKind
 {
     /// <summary>No command (an empty packet).</summary>

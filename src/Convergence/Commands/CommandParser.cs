@@ -16,7 +16,7 @@ public sealed class CommandParser
     public const int DefaultMaxLineLength = 1024;
 
     /// <summary>The longest argument text, in UTF-8 bytes, that fits into a command packet.</summary>
-    public const int MaxArgumentBytes = Control.CommandPacket.ArgumentCapacity;
+    public const int MaxArgumentBytes = Coordination.CommandPacket.ArgumentCapacity;
 
     /// <summary>The longest <c>#id</c>.</summary>
     public const int MaxClientIdLength = 32;
@@ -37,10 +37,10 @@ public sealed class CommandParser
         _custom = new Dictionary<string, CustomCommand>(StringComparer.OrdinalIgnoreCase);
         foreach (var command in customCommands ?? [])
         {
-            if (!IsName(command.Name) || command.Name.Length > Control.CommandPacket.NameCapacity)
+            if (!IsName(command.Name) || command.Name.Length > Coordination.CommandPacket.NameCapacity)
             {
                 throw new ArgumentException(
-                    $"Custom command name '{command.Name}' must be 1-{Control.CommandPacket.NameCapacity} letters, digits or underscores.",
+                    $"Custom command name '{command.Name}' must be 1-{Coordination.CommandPacket.NameCapacity} letters, digits or underscores.",
                     nameof(customCommands));
             }
 

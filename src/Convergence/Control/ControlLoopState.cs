@@ -1,3 +1,4 @@
+
 namespace Convergence.Control;
 
 /// <summary>The loop's counters, identical on every rank; handed to checkpoint handlers.</summary>

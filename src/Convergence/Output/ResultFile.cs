@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Convergence.Control;
+using Convergence.Hosting;
+using Convergence.Solver;
 
 namespace Convergence.Output;
 

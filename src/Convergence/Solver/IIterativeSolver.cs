@@ -1,5 +1,4 @@
 using Convergence.Commands;
-using Convergence.Control;
 using Convergence.Criteria;
 
 namespace Convergence.Solver;

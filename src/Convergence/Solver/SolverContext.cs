@@ -1,4 +1,5 @@
-using Convergence.Control;
+using Convergence.Coordination;
+using Convergence.Options;
 
 namespace Convergence.Solver;
 

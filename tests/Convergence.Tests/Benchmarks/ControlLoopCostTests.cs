@@ -1,7 +1,10 @@
 using Convergence.Commands;
 using Convergence.Control;
+using Convergence.Coordination;
+using Convergence.Hosting;
 using Convergence.Intake;
 using Convergence.Journal;
+using Convergence.Options;
 using Convergence.Solver;
 using Convergence.Status;
 using Convergence.Tests.Infrastructure;

@@ -1,6 +1,7 @@
 using Convergence.Checkpoints;
-using Convergence.Control;
+using Convergence.Options;
 using Convergence.Output;
+using Convergence.Solver;
 
 namespace Convergence.Tests.Checkpoints;
 

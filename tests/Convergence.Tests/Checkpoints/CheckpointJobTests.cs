@@ -1,6 +1,8 @@
 using Convergence.Checkpoints;
-using Convergence.Control;
+using Convergence.Hosting;
+using Convergence.Options;
 using Convergence.Output;
+using Convergence.Solver;
 
 namespace Convergence.Tests.Checkpoints;
 

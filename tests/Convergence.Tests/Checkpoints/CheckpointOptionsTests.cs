@@ -1,5 +1,5 @@
 using Convergence.Checkpoints;
-using Convergence.Control;
+using Convergence.Options;
 using Convergence.Signals;
 
 namespace Convergence.Tests.Checkpoints;

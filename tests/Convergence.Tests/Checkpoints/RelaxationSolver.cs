@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Convergence.Control;
 using Convergence.Solver;
 
 namespace Convergence.Tests.Checkpoints;

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Convergence.Commands;
-using Convergence.Control;
 using Convergence.Journal;
 using Convergence.Output;
+using Convergence.Solver;
 using Convergence.Status;
 using Convergence.Tests.Infrastructure;
 

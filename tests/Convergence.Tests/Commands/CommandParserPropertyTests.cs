@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Convergence.Commands;
-using Convergence.Control;
+using Convergence.Coordination;
 
 namespace Convergence.Tests.Commands;
 

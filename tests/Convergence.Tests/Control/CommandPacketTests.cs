@@ -1,5 +1,5 @@
 using Convergence.Commands;
-using Convergence.Control;
+using Convergence.Coordination;
 
 namespace Convergence.Tests.Control;
 

@@ -1,6 +1,9 @@
 using Convergence.Commands;
 using Convergence.Control;
+using Convergence.Coordination;
+using Convergence.Hosting;
 using Convergence.Journal;
+using Convergence.Options;
 using Convergence.Output;
 using Convergence.Solver;
 using Convergence.Status;

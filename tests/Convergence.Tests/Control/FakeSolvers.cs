@@ -1,5 +1,4 @@
 using Convergence.Commands;
-using Convergence.Control;
 using Convergence.Solver;
 
 namespace Convergence.Tests.Control;

@@ -1,5 +1,5 @@
-using Convergence.Control;
 using Convergence.Output;
+using Convergence.Solver;
 
 namespace Convergence.Tests.Control;
 

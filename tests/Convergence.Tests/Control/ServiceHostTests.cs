@@ -1,5 +1,7 @@
-using Convergence.Control;
+using Convergence.Hosting;
+using Convergence.Options;
 using Convergence.Output;
+using Convergence.Solver;
 using Convergence.Tests.Examples;
 using Convergence.Tests.Infrastructure;
 

@@ -1,5 +1,8 @@
 using Convergence.Control;
+using Convergence.Coordination;
 using Convergence.Criteria;
+using Convergence.Hosting;
+using Convergence.Options;
 using Convergence.Solver;
 using Convergence.Tests.Control;
 

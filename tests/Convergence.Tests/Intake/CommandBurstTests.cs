@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Convergence.Commands;
-using Convergence.Control;
+using Convergence.Coordination;
+using Convergence.Hosting;
+using Convergence.Options;
 using Convergence.Output;
 using Convergence.Solver;
 using Convergence.Tests.Infrastructure;

@@ -1,7 +1,9 @@
 using Convergence.Commands;
-using Convergence.Control;
+using Convergence.Hosting;
 using Convergence.MathNet;
+using Convergence.Options;
 using Convergence.Output;
+using Convergence.Solver;
 using Convergence.Tests.Examples;
 using Convergence.Tests.Infrastructure;
 using MathNet.Numerics.LinearAlgebra;

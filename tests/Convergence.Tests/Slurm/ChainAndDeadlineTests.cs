@@ -1,7 +1,11 @@
 using System.Text;
 using Convergence.Control;
+using Convergence.Coordination;
+using Convergence.Hosting;
 using Convergence.Intake;
+using Convergence.Options;
 using Convergence.Signals;
+using Convergence.Solver;
 using Convergence.Tests.Control;
 using Convergence.Tests.Infrastructure;
 using Convergence.Tests.Intake;

@@ -1,5 +1,5 @@
-using Convergence.Control;
 using Convergence.MathNet;
+using Convergence.Options;
 using SparseSolve;
 
 // MathNet's own BiCgStab on a sparse system, steerable from the status page and the notifications file:

@@ -1,5 +1,5 @@
-using Convergence.Control;
 using Convergence.Mpi;
+using Convergence.Options;
 using HeatSolver;
 
 // The whole main program: the solver's option table and a factory for this rank's share. The framework

@@ -1,4 +1,6 @@
-using Convergence.Control;
+using Convergence.Coordination;
+using Convergence.Hosting;
+using Convergence.Options;
 using Convergence.Solver;
 
 namespace HeatSolver.Tests;

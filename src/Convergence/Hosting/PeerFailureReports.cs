@@ -1,7 +1,7 @@
 using System.Globalization;
 using Convergence.Output;
 
-namespace Convergence.Control;
+namespace Convergence.Hosting;
 
 /// <summary>
 /// The hand-over of a failure from another rank to rank 0, through a small folder in the service folder:

@@ -1,10 +1,13 @@
 using Convergence.Commands;
+using Convergence.Control;
 using Convergence.Intake;
 using Convergence.Journal;
+using Convergence.Options;
 using Convergence.Output;
+using Convergence.Solver;
 using Convergence.Status;
 
-namespace Convergence.Control;
+namespace Convergence.Hosting;
 
 /// <summary>
 /// Rank 0's services for one job, started and stopped as a unit: the placeholder result, the notifications

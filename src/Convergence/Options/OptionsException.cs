@@ -1,4 +1,5 @@
-namespace Convergence.Control;
+
+namespace Convergence.Options;
 
 /// <summary>A user-supplied setting is wrong; the message is one line saying which and what to do.</summary>
 public sealed class OptionsException : Exception

@@ -1,4 +1,6 @@
-namespace Convergence.Control;
+using Convergence.Solver;
+
+namespace Convergence.Hosting;
 
 /// <summary>The job's exit codes, as documented in the README.</summary>
 public static class ExitCodes

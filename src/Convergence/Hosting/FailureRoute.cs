@@ -1,8 +1,10 @@
 using System.Runtime.InteropServices;
+using Convergence.Coordination;
+using Convergence.Options;
 using Convergence.Output;
 using Convergence.Status;
 
-namespace Convergence.Control;
+namespace Convergence.Hosting;
 
 /// <summary>
 /// One rank's way from "something failed" to "the job is down with one FAILED result": records the

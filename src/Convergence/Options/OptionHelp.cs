@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Text;
 
-namespace Convergence.Control;
+namespace Convergence.Options;
 
 /// <summary>
 /// The job's <c>--help</c>: every table in one layout (the one .NET command-line tools use: a usage line,

@@ -1,4 +1,5 @@
-namespace Convergence.Control;
+
+namespace Convergence.Solver;
 
 /// <summary>Why a run ended with <see cref="RunOutcome.Stopped"/>; a chained job continues only after an allocation's end.</summary>
 public enum StopCause

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Convergence.Control;
+namespace Convergence.Coordination;
 
 /// <summary>A coordinator for one process: every collective is the identity.</summary>
 public sealed class SingleProcessCoordinator : ICoordinator

@@ -1,4 +1,5 @@
-namespace Convergence.Control;
+
+namespace Convergence.Hosting;
 
 /// <summary>
 /// Rank 0's background thread "convergence-failures": looks for failures other ranks hand over

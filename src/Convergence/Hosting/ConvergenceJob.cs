@@ -1,7 +1,9 @@
+using Convergence.Coordination;
+using Convergence.Options;
 using Convergence.Output;
 using Convergence.Solver;
 
-namespace Convergence.Control;
+namespace Convergence.Hosting;
 
 /// <summary>
 /// The entry point a solver's <c>Main</c> calls: resolves options, builds the solver, runs the job and

@@ -1,4 +1,5 @@
-namespace Convergence.Control;
+
+namespace Convergence.Coordination;
 
 /// <summary>
 /// Neighbour exchange for solvers that split a domain across ranks (halo exchange). Implemented by the

@@ -2,9 +2,9 @@ using System.Globalization;
 using Convergence.Checkpoints;
 using Convergence.Criteria;
 using Convergence.Signals;
-using Option = Convergence.Control.JobOption<Convergence.Control.RunOptions>;
+using Option = Convergence.Options.JobOption<Convergence.Options.RunOptions>;
 
-namespace Convergence.Control;
+namespace Convergence.Options;
 
 /// <summary>The table behind <see cref="RunOptions.Parse"/>: one row per option, with its variable.</summary>
 internal static class RunOptionsParser

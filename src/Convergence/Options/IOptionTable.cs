@@ -1,4 +1,5 @@
-namespace Convergence.Control;
+
+namespace Convergence.Options;
 
 /// <summary>What <c>--help</c> needs of an option table, whatever options record it sets.</summary>
 public interface IOptionTable

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Convergence.Control;
+namespace Convergence.Options;
 
 /// <summary>
 /// Value parsers for <see cref="OptionTable{T}"/> rows. Each throws <see cref="FormatException"/> whose

@@ -1,4 +1,5 @@
-namespace Convergence.Control;
+
+namespace Convergence.Solver;
 
 /// <summary>How a run ended. A value, not an exception: a diverging solver is an outcome, not a crash.</summary>
 public enum RunOutcome

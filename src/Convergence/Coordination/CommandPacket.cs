@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Convergence.Commands;
 
-namespace Convergence.Control;
+namespace Convergence.Coordination;
 
 /// <summary>
 /// One command as it travels from rank 0 to every rank: fixed size and blittable, so it is sent as raw

@@ -1,4 +1,5 @@
-namespace Convergence.Control;
+
+namespace Convergence.Options;
 
 /// <summary>
 /// One row of an <see cref="OptionTable{T}"/>: an option's name, its environment variable, the name of its

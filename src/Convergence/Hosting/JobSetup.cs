@@ -1,4 +1,6 @@
-namespace Convergence.Control;
+using Convergence.Options;
+
+namespace Convergence.Hosting;
 
 /// <summary>What a solver factory gets: the resolved options and the arguments the framework did not use.</summary>
 /// <param name="Options">The run's options.</param>

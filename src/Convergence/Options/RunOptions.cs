@@ -2,8 +2,9 @@ using System.Globalization;
 using Convergence.Checkpoints;
 using Convergence.Criteria;
 using Convergence.Signals;
+using Convergence.Solver;
 
-namespace Convergence.Control;
+namespace Convergence.Options;
 
 /// <summary>
 /// The settings of one run: a frozen snapshot, validated once before the first collective and identical

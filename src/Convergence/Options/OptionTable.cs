@@ -1,6 +1,6 @@
 using System.Collections;
 
-namespace Convergence.Control;
+namespace Convergence.Options;
 
 /// <summary>
 /// A table of options with one precedence rule: the command line first, then the environment, then the

@@ -1,4 +1,6 @@
-namespace Convergence.Control;
+using Convergence.Hosting;
+
+namespace Convergence.Solver;
 
 /// <summary>The end of a run, identical on every rank.</summary>
 /// <param name="Outcome">How the run ended.</param>

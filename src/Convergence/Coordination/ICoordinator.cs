@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Convergence.Control;
+namespace Convergence.Coordination;
 
 /// <summary>
 /// The collectives the control loop needs. Implemented for a single process and for MPI.

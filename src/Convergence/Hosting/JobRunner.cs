@@ -1,13 +1,16 @@
 using Convergence.Checkpoints;
 using Convergence.Commands;
+using Convergence.Control;
+using Convergence.Coordination;
 using Convergence.Intake;
 using Convergence.Journal;
+using Convergence.Options;
 using Convergence.Output;
 using Convergence.Signals;
 using Convergence.Solver;
 using Convergence.Status;
 
-namespace Convergence.Control;
+namespace Convergence.Hosting;
 
 /// <summary>
 /// One job on one rank: sets up rank 0's services (placeholder result, notifications watcher, status

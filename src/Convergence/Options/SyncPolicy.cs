@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Convergence.Control;
+namespace Convergence.Options;
 
 /// <summary>When the ranks exchange control data (see docs/ARCHITECTURE.md, "Cadence").</summary>
 public enum SyncMode

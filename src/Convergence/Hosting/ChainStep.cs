@@ -1,6 +1,8 @@
 using System.Globalization;
+using Convergence.Options;
+using Convergence.Solver;
 
-namespace Convergence.Control;
+namespace Convergence.Hosting;
 
 /// <summary>
 /// What a chained job's link decides at its end: continue in the next link (already queued by the batch
