@@ -1,3 +1,4 @@
+using Convergence.Control;
 using Convergence.Coordination;
 using Convergence.Hosting;
 using Convergence.Options;

@@ -1,6 +1,7 @@
 using Convergence.Hosting;
 using Convergence.Options;
 using Convergence.Output;
+using Convergence.Solver;
 using MathNet.Numerics.LinearAlgebra;
 
 namespace Convergence.MathNet;

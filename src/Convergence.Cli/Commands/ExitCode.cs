@@ -1,3 +1,5 @@
+using Convergence.Solver;
+
 namespace Convergence.Cli.Commands;
 
 /// <summary>The tool's exit codes (the job's own codes are in <c>Convergence.Hosting.ExitCodes</c>).</summary>

@@ -24,7 +24,7 @@ namespace Convergence.Checkpoints;
 /// checkpoint is abandoned, or an older one is tried). Each collective sends a constant amount per rank;
 /// only rank 0's gather buffer grows with the rank count.
 /// </remarks>
-public sealed class CheckpointManager
+public sealed class CheckpointManager : ICheckpointHandler
 {
     // Per rank in the confirmation reduction: ok flag, length, and the SHA-256 as eight 32-bit words
     // (doubles hold them exactly, and a sum with zeros from the other ranks leaves them unchanged).
@@ -205,12 +205,12 @@ public sealed class CheckpointManager
     /// note says why (the command is declined, the job goes on).
     /// </summary>
     /// <exception cref="InvalidDataException">The solver failed to read a verified part on some rank (on every rank alike).</exception>
-    public (bool Restored, string Note) Restore(ControlLoopState state)
+    public CheckpointRestore Restore(ControlLoopState state)
     {
         var (manifest, why) = LoadNewest();
         if (manifest is null)
         {
-            return (false, why);
+            return new CheckpointRestore(false, why);
         }
 
         state.Restarts++;
@@ -222,7 +222,7 @@ public sealed class CheckpointManager
             _log(note);
         }
 
-        return (true, note);
+        return new CheckpointRestore(true, note);
     }
 
     /// <summary>

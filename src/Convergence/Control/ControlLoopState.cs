@@ -18,7 +18,4 @@ public sealed class ControlLoopState
 
     /// <summary>Restarts so far.</summary>
     public int Restarts { get; set; }
-
-    /// <summary>Set when the solver state was just reset, so the stale residual is not judged.</summary>
-    internal bool JustRestarted { get; set; }
 }

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Convergence.Coordination;
 using Convergence.Options;
 using Convergence.Output;
+using Convergence.Solver;
 using Convergence.Status;
 
 namespace Convergence.Hosting;
@@ -219,25 +220,7 @@ internal sealed partial class FailureRoute
 
             // Otherwise the page would say "running" for ever: this rank cannot show rank 0's history or
             // journal, but it can say that the job failed and why.
-            var failed = new StatusSnapshot
-            {
-                JobName = _jobName,
-                SolverName = _solverName,
-                State = JobState.Failed,
-                Ranks = _coordinator.Size,
-                Iteration = 0,
-                TotalIterations = 0,
-                Residual = double.NaN,
-                Tolerance = options.Tolerance,
-                Restarts = 0,
-                Elapsed = TimeSpan.Zero,
-                IterationsPerSecond = 0,
-                History = [],
-                Journal = [],
-                CustomCommands = [],
-                Message = error,
-                UpdatedAt = DateTimeOffset.UtcNow,
-            };
+            var failed = StatusSnapshot.Failed(_jobName, _solverName, _coordinator.Size, options.Tolerance, error);
             AtomicFile.WriteAllText(options.StatusFile, StatusPage.Render(failed), durable: true);
             StatusJson.WriteBeside(options.StatusFile, failed, durable: true);
         }

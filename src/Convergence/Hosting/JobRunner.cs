@@ -39,9 +39,6 @@ public sealed class JobRunner
         _jobName = options.JobName ?? solver.Name;
     }
 
-    /// <summary>Extra hooks for the loop (checkpoints); applied to the loop before it runs.</summary>
-    public Func<ControlLoop, RankZeroServices?, ControlLoop>? ConfigureLoop { get; init; }
-
     /// <summary>This rank's failure route (shared with the handler for background threads); a private one when unset.</summary>
     internal FailureRoute? Failures { get; init; }
 
@@ -74,26 +71,9 @@ public sealed class JobRunner
                 slurmWatch = new SlurmDeadlineWatch(budget, jobId, every, _log.Write);
             }
 
-            var resumedAt = 0L;
-            var loop = new ControlLoop(_solver, _coordinator, _options, services)
-            {
-                CheckpointHandler = checkpoints is null ? null : checkpoints.Write,
-                RestoreHandler = checkpoints is null ? null : checkpoints.Restore,
-                ResumeHandler = checkpoints is not null && _options.Resume
-                    ? state =>
-                    {
-                        var note = checkpoints.Resume(state);
-                        resumedAt = state.TotalIterations;
-                        return note;
-                    }
-                    : null,
-                Signals = signals,
-                RankLog = isRoot ? null : _log.Write,
-                Schedule = isRoot && checkpoints is not null && _options.CheckpointEvery is { } period ? new CheckpointSchedule(period, 0) : null,
-                Budget = budget,
-                Failures = failures,
-            };
-            loop = ConfigureLoop?.Invoke(loop, services) ?? loop;
+            var schedule = isRoot && checkpoints is not null && _options.CheckpointEvery is { } period ? new CheckpointSchedule(period, 0) : null;
+            var events = new RunEvents(signals, failures, schedule, budget);
+            var loop = new ControlLoop(_solver, _coordinator, _options, services, events, checkpoints, isRoot ? null : _log.Write);
             var result = loop.Run();
             checkpoints?.WaitForPruning();
             slurmWatch?.Dispose();
@@ -101,7 +81,7 @@ public sealed class JobRunner
             if (host is not null)
             {
                 var fields = checkpoints is null ? _solver.ResultFields : _solver.ResultFields.Concat(checkpoints.ResultFields());
-                var chain = ChainStep.Decide(_options, result, checkpoints?.Last?.TotalIterations, resumedAt);
+                var chain = ChainStep.Decide(_options, result, checkpoints?.Last?.TotalIterations, result.StartTotalIterations);
                 if (chain is null)
                 {
                     host.Finish(result, fields);

@@ -1,5 +1,3 @@
-using Convergence.Hosting;
-
 namespace Convergence.Solver;
 
 /// <summary>The end of a run, identical on every rank.</summary>
@@ -23,6 +21,9 @@ public sealed record RunResult(
 {
     /// <summary>Why the run stopped, for <see cref="RunOutcome.Stopped"/>; <see cref="StopCause.None"/> otherwise.</summary>
     public StopCause StopCause { get; init; }
+
+    /// <summary>Total iterations when the run began: 0, or the iteration of the checkpoint a resumed job started from.</summary>
+    public long StartTotalIterations { get; init; }
 
     /// <summary>The process exit code documented in the README for this outcome.</summary>
     public int ExitCode => ExitCodes.For(Outcome);

@@ -68,4 +68,28 @@ public sealed record StatusSnapshot
 
     /// <summary>Suggested seconds between page reloads while the job runs.</summary>
     public int RefreshSeconds { get; init; } = 2;
+
+    /// <summary>
+    /// The page of a job that failed before (or without) rank 0's history: no iterations, no journal, the
+    /// error as the message. Written by a rank that must report the failure itself.
+    /// </summary>
+    public static StatusSnapshot Failed(string jobName, string solverName, int ranks, double tolerance, string error) => new()
+    {
+        JobName = jobName,
+        SolverName = solverName,
+        State = JobState.Failed,
+        Ranks = ranks,
+        Iteration = 0,
+        TotalIterations = 0,
+        Residual = double.NaN,
+        Tolerance = tolerance,
+        Restarts = 0,
+        Elapsed = TimeSpan.Zero,
+        IterationsPerSecond = 0,
+        History = [],
+        Journal = [],
+        CustomCommands = [],
+        Message = error,
+        UpdatedAt = DateTimeOffset.UtcNow,
+    };
 }

@@ -136,7 +136,7 @@ public sealed class ChainAndDeadlineTests
         var solver = new GeometricSolver(factor: 0.999) { OnIterate = i => { if (i == 18) { votes.Raise(SignalAction.Deadline); } } };
         var options = new RunOptions { Tolerance = 1e-12, Sync = SyncPolicy.Every(5), ServiceDirectory = "/nonexistent" }.Validate();
 
-        var result = new ControlLoop(solver, new SingleProcessCoordinator(), options, null) { Signals = votes }.Run();
+        var result = new ControlLoop(solver, new SingleProcessCoordinator(), options, null, new RunEvents(votes, null, null, null)).Run();
 
         Assert.Equal(RunOutcome.Stopped, result.Outcome);
         Assert.Equal(StopCause.AdvanceSignal, result.StopCause);

@@ -1,6 +1,6 @@
 using Convergence.Solver;
 
-namespace Convergence.Hosting;
+namespace Convergence.Solver;
 
 /// <summary>The job's exit codes, as documented in the README.</summary>
 public static class ExitCodes

@@ -2,7 +2,7 @@ using Convergence.Intake;
 using Convergence.Journal;
 using Convergence.Status;
 
-namespace Convergence.Hosting;
+namespace Convergence.Control;
 
 /// <summary>What only rank 0 has: the command intake, the journal and the live status.</summary>
 /// <param name="Intake">The watcher's queue; null when the job runs without a notifications file (benchmarks).</param>
