@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
 using Convergence.Commands;
+using Convergence.Control;
 using Convergence.Hosting;
 using Convergence.Intake;
 using Convergence.Solver;
@@ -27,7 +27,9 @@ namespace Convergence.MathNet;
 /// iteration number (a provisional check, then a check on the true residual). Commands are looked at and
 /// progress is recorded only on the first call of each new iteration number, and then only every
 /// <see cref="CommandCheckInterval"/> iterations: the cost there is a counter compare and one lock-free
-/// <see cref="CommandIntake.IsEmpty"/> read. Once a command has ended the run, every further call returns the same
+/// <see cref="CommandIntake.IsEmpty"/> read. Commands are applied by the same rules and words as in the
+/// control loop (<see cref="BuiltInCommands"/>): one per iteration, in arrival order; while more wait, the
+/// next iteration looks again. <c>RESTART</c> and <c>CHECKPOINT</c> are declined with a reason. Once a command has ended the run, every further call returns the same
 /// status (until <see cref="Reset"/>), because the solvers ask again after computing the true residual.
 /// </para>
 /// <para>
@@ -39,20 +41,21 @@ namespace Convergence.MathNet;
 /// </para>
 /// <para>Not thread-safe: MathNet calls it from the thread that runs <c>Solve</c>.</para>
 /// </remarks>
-public sealed class SteeringStopCriterion : IIterationStopCriterion<double>
+public sealed class SteeringStopCriterion : IIterationStopCriterion<double>, ICommandTarget
 {
     // The status page is rewritten about once a second; recording more often than every 10 ms buys nothing.
     private static readonly long RecordTicks = Stopwatch.Frequency / 100;
-    private const int MaxRecordDistance = 1 << 20;
+
+    // Why RESTART and CHECKPOINT are declined: MathNet's solver keeps its iterate and Krylov space to itself.
+    private const string NoOwnState = "a MathNet.Numerics solver owns its state; use STOP and start a new job";
 
     private readonly ServiceHost? _host;
     private double _tolerance;
     private Vector<double>? _source;
     private double _sourceNorm;
+    private readonly Cadence _records = new(RecordTicks);
+    private bool _recording;
     private int _nextRecord;
-    private int _recordDistance = 1;
-    private int _lastRecordIteration;
-    private long _lastRecordTimestamp;
     private IterationStatus _status = IterationStatus.Continue;
     private IterationStatus _commanded = IterationStatus.Continue;
     private int _lastIteration = -1;
@@ -121,7 +124,7 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>
                 _sinceCheck = 0;
                 if (!intake.IsEmpty)
                 {
-                    ApplyWaitingCommands(intake, iterationNumber);
+                    ApplyNextCommand(intake, iterationNumber);
                     if (_commanded != IterationStatus.Continue)
                     {
                         return _status = _commanded;
@@ -161,9 +164,7 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>
         _sinceCheck = 0;
         _source = null;
         _nextRecord = 0;
-        _recordDistance = 1;
-        _lastRecordIteration = 0;
-        _lastRecordTimestamp = 0;
+        _recording = false;
         LastResidual = double.NaN;
         CommandedOutcome = null;
         CommandMessage = null;
@@ -173,39 +174,50 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>
     public IIterationStopCriterion<double> Clone() =>
         new SteeringStopCriterion(_tolerance, _host, CommandCheckInterval) { ApplyCustomCommand = ApplyCustomCommand };
 
-    private void ApplyWaitingCommands(CommandIntake intake, int iteration)
+    /// <summary>
+    /// Applies the next waiting command by the rules every loop follows (<see cref="BuiltInCommands"/>): one per
+    /// iteration; while more wait, the next iteration looks again whatever <see cref="CommandCheckInterval"/> says.
+    /// </summary>
+    private void ApplyNextCommand(CommandIntake intake, int iteration)
     {
-        var journal = _host!.Journal;
-        while (_commanded == IterationStatus.Continue && intake.TryDequeue(out var pending))
+        if (!intake.TryDequeue(out var pending))
         {
-            var command = pending.Command;
-            string? note = null;
-            switch (command.Kind)
-            {
-                case CommandKind.Abort:
-                    End(IterationStatus.Cancelled, RunOutcome.Aborted, $"ABORT received (seq {pending.Sequence}) at iteration {iteration}");
-                    break;
-                case CommandKind.Stop:
-                    End(IterationStatus.StoppedWithoutConvergence, RunOutcome.Stopped, $"STOP received (seq {pending.Sequence}) at iteration {iteration}");
-                    break;
-                case CommandKind.ChangeTolerance:
-                    note = string.Create(CultureInfo.InvariantCulture, $"tolerance {_tolerance:G6} -> {command.Value:G6}");
-                    _tolerance = command.Value;
-                    break;
-                case CommandKind.Custom when ApplyCustomCommand is not null:
-                    ApplyCustomCommand(command);
-                    break;
-                case CommandKind.Restart or CommandKind.RestartFromCheckpoint or CommandKind.Checkpoint:
-                    journal.Declined(pending.Sequence, $"{command.Name} is not available for a MathNet.Numerics solver: MathNet owns its state; use STOP and start a new job");
-                    continue;
-                default:
-                    journal.Declined(pending.Sequence, $"{command.Name} has no handler in this job");
-                    continue;
-            }
+            return;
+        }
 
-            journal.Applied(pending.Sequence, iteration, iteration, note);
+        var effect = BuiltInCommands.Apply(pending.Command, pending.Sequence, iteration, this);
+        effect.Record(_host!.Journal, pending.Sequence, iteration, iteration);
+        if (effect.Outcome is { } outcome)
+        {
+            _commanded = outcome == RunOutcome.Aborted ? IterationStatus.Cancelled : IterationStatus.StoppedWithoutConvergence;
+            CommandedOutcome = outcome;
+            CommandMessage = effect.Message;
+        }
+        else if (!intake.IsEmpty)
+        {
+            _sinceCheck = CommandCheckInterval;
         }
     }
+
+    double ICommandTarget.Tolerance
+    {
+        get => Tolerance;
+        set => Tolerance = value;
+    }
+
+    string? ICommandTarget.CheckpointsUnavailable => NoOwnState;
+
+    string? ICommandTarget.RestartUnavailable => NoOwnState;
+
+    bool ICommandTarget.HandlesCustomCommands => ApplyCustomCommand is not null;
+
+    string? ICommandTarget.Checkpoint(string reason) => null;
+
+    int ICommandTarget.Restart() => throw new NotSupportedException(NoOwnState);
+
+    CheckpointRestore ICommandTarget.Restore() => throw new NotSupportedException(NoOwnState);
+
+    void ICommandTarget.ApplyCustom(ControlCommand command) => ApplyCustomCommand!(command);
 
     /// <summary>
     /// <c>max|x|</c> without allocating for a dense vector (MathNet's <c>InfinityNorm</c> allocates a temporary of
@@ -235,29 +247,20 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>
         return max;
     }
 
-    /// <summary>Hands progress to the status page and picks the next iteration to do so, about 10 ms on.</summary>
+    /// <summary>Hands progress to the status page and picks the next iteration to do so, about 10 ms on (<see cref="Cadence"/>).</summary>
     private void Record(int iteration)
     {
         _host!.Live.Record(iteration, iteration, LastResidual, _tolerance);
         var now = Stopwatch.GetTimestamp();
-        if (_lastRecordTimestamp != 0 && iteration > _lastRecordIteration && now > _lastRecordTimestamp)
+        if (!_recording)
         {
-            // Aim at the interval from the measured rate; grow at most 2x per step so that a slower phase
-            // cannot push the next record far beyond it.
-            var target = (long)(RecordTicks * (double)(iteration - _lastRecordIteration) / (now - _lastRecordTimestamp));
-            _recordDistance = (int)Math.Clamp(target, 1, Math.Min(2L * _recordDistance, MaxRecordDistance));
+            _recording = true;
+            _records.Start(iteration, now);
+            _nextRecord = iteration + 1;
+            return;
         }
 
-        _lastRecordIteration = iteration;
-        _lastRecordTimestamp = now;
-        _nextRecord = iteration + _recordDistance;
-    }
-
-    private void End(IterationStatus status, RunOutcome outcome, string message)
-    {
-        _commanded = status;
-        CommandedOutcome = outcome;
-        CommandMessage = message;
+        _nextRecord = (int)Math.Min(int.MaxValue, iteration + _records.Next(iteration, now));
     }
 
     private static void CheckTolerance(double tolerance)

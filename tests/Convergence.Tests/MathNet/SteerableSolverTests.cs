@@ -151,8 +151,8 @@ public sealed class SteerableSolverTests
 
         var steered = await solve.WaitAsync(Timeout);
         Assert.Equal(RunOutcome.Aborted, steered.Run.Outcome);
-        Assert.Contains("reason=\"RESTART is not available for a MathNet.Numerics solver", job.Log, StringComparison.Ordinal);
-        Assert.Contains("reason=\"CHECKPOINT is not available for a MathNet.Numerics solver", job.Log, StringComparison.Ordinal);
+        Assert.Contains("reason=\"RESTART is not available: a MathNet.Numerics solver owns its state", job.Log, StringComparison.Ordinal);
+        Assert.Contains("reason=\"CHECKPOINT is not available: a MathNet.Numerics solver owns its state", job.Log, StringComparison.Ordinal);
         Assert.Contains("reason=\"unknown command 'FLY'", job.Log, StringComparison.Ordinal);
     }
 
