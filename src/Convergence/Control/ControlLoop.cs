@@ -45,6 +45,7 @@ public sealed class ControlLoop
     private readonly RankZeroPacer? _pacer;
     private LoopConvergence _convergence = new(null, null);
     private readonly bool _flagEvents;
+    private ResidualNorm _norm;
 
     /// <summary>Prepares the loop.</summary>
     /// <param name="solver">This rank's share of the problem.</param>
@@ -87,6 +88,7 @@ public sealed class ControlLoop
     public RunResult Run()
     {
         var started = Stopwatch.GetTimestamp();
+        _norm = _solver.Norm;
         var state = new ControlLoopState { Tolerance = _options.Tolerance, Residual = double.NaN };
         var actions = new SyncActions(_solver, _coordinator, _options, state, _services, _pacer, _events, _checkpoints, _rankLog);
         _solver.Initialize(new SolverContext(_coordinator.Rank, _coordinator.Size, _coordinator, _options, 0));
@@ -150,10 +152,7 @@ public sealed class ControlLoop
 
         var result = new RunResult(outcome.Value, state.Iteration, state.TotalIterations, state.Residual, state.Tolerance,
             Stopwatch.GetElapsedTime(started), state.Restarts, message ?? _convergence.Reason ?? DefaultMessage(outcome.Value, state))
-        {
-            StopCause = cause,
-            StartTotalIterations = startTotal,
-        };
+        { StopCause = cause, StartTotalIterations = startTotal };
         if (outcome is RunOutcome.Converged or RunOutcome.Stopped or RunOutcome.IterationLimit or RunOutcome.Stagnated)
         {
             _solver.Finish(result);
@@ -166,12 +165,13 @@ public sealed class ControlLoop
     internal bool EventWaiting() => (_events?.SignalPending ?? false) || _services?.Intake is { IsEmpty: false };
 
     /// <summary>
-    /// The hot path: iterates up to the sync iteration (true, with that iteration's local residual, not yet reduced) or until the residual or the iteration limit ends the run between syncs (false).
-    /// One dispatch to the loop compiled for this run's reduction and end test.
+    /// The hot path: iterates up to the sync iteration (true, with that iteration's local residual, not yet
+    /// reduced) or until the residual or the iteration limit ends the run between syncs (false). One dispatch
+    /// to the loop compiled for this run's reduction and end test.
     /// </summary>
     private bool IterateToSync(ControlLoopState state, long nextSync, out double local)
     {
-        var norm = _solver.Norm;
+        var norm = _norm;
         if (_convergence.Test is null)
         {
             return _flagEvents
@@ -223,7 +223,7 @@ public sealed class ControlLoop
         // A background thread failed (already recorded): this rank leaves here and its main thread aborts the
         // job, the only thread allowed to call MPI.
         _events?.ThrowIfFailed();
-        var norm = _solver.Norm;
+        var norm = _norm;
         _header.Begin(GlobalResidual.HeaderPart(norm, local), _events?.TakeSignals() ?? LoopSignals.None);
         if (_pacer is not null)
         {

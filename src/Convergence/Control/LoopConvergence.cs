@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Convergence.Criteria;
 using Convergence.Solver;
 using Convergence.Status;
@@ -67,17 +68,26 @@ internal sealed class LoopConvergence
     /// The end of the run for the iteration in <paramref name="state"/>, or null. <paramref name="evaluated"/>
     /// says the stretch has already asked the test about this iteration.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public RunOutcome? Judge(ControlLoopState state, long maxIterations, bool evaluated)
+    {
+        // The default compare stays small enough to inline into the loop's sync path.
+        if (Test is null)
+        {
+            var residual = state.Residual;
+            return residual < state.Tolerance ? RunOutcome.Converged
+                : !double.IsFinite(residual) ? RunOutcome.Diverged
+                : state.Iteration >= maxIterations ? RunOutcome.IterationLimit : null;
+        }
+
+        return JudgeWithTest(state, maxIterations, evaluated);
+    }
+
+    private RunOutcome? JudgeWithTest(ControlLoopState state, long maxIterations, bool evaluated)
     {
         if (!double.IsFinite(state.Residual))
         {
             return RunOutcome.Diverged;
-        }
-
-        if (Test is null)
-        {
-            return state.Residual < state.Tolerance ? RunOutcome.Converged
-                : state.Iteration >= maxIterations ? RunOutcome.IterationLimit : null;
         }
 
         if (!evaluated)
@@ -92,7 +102,7 @@ internal sealed class LoopConvergence
             ConvergenceVerdict.Stagnated => RunOutcome.Stagnated,
             _ => null,
         };
-        Reason = outcome is null ? null : Test.Reason;
+        Reason = outcome is null ? null : Test!.Reason;
         return outcome ?? (state.Iteration >= maxIterations ? RunOutcome.IterationLimit : null);
     }
 }

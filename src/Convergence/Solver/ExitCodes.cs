@@ -1,5 +1,3 @@
-using Convergence.Solver;
-
 namespace Convergence.Solver;
 
 /// <summary>The job's exit codes, as documented in the README.</summary>
