@@ -75,6 +75,12 @@ public static class MathNetJob
             var x = problem.InitialGuess ?? Vector<double>.Build.Dense(problem.Rhs.Count);
             return solver.Solve(problem.Matrix, problem.Rhs, x, problem.Preconditioner).Run.ExitCode;
         }
+        catch (OptionsException ex)
+        {
+            // An option this kind of job cannot honour (the solver refuses it before anything starts).
+            Console.Error.WriteLine($"convergence: {ex.Message} (see --help)");
+            return ExitCodes.Usage;
+        }
         catch (Exception ex)
         {
             log.Flush();

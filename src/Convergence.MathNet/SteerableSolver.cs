@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Convergence.Commands;
 using Convergence.Control;
+using Convergence.Criteria;
 using Convergence.Hosting;
 using Convergence.Options;
 using Convergence.Output;
@@ -39,6 +40,11 @@ public sealed class SteerableSolver
     {
         _solver = solver;
         _options = options.Validate();
+        if (_options.RelativeTolerance)
+        {
+            throw new OptionsException("--relative-tolerance is not available for a MathNet.Numerics solve: its residual is already relative (max|r|/max|b|); give --tolerance as that ratio");
+        }
+
         _log = log;
     }
 
@@ -83,7 +89,13 @@ public sealed class SteerableSolver
         using var host = ServiceHost.Start(_options, _log, name, Commands);
         try
         {
-            var steering = new SteeringStopCriterion(_options.Tolerance, host, CommandCheckInterval) { ApplyCustomCommand = ApplyCommand };
+            var steering = new SteeringStopCriterion(_options.Tolerance, host, CommandCheckInterval)
+            {
+                ApplyCustomCommand = ApplyCommand,
+
+                // The tolerance compare stays the criterion's own; the test adds divergence and stagnation.
+                ConvergenceTest = ConvergenceTests.Combine(null, false, _options.DivergenceFactor, _options.Stagnation),
+            };
             var limit = (int)Math.Min(_options.MaxIterations, int.MaxValue);
             var iterator = new Iterator<double>([steering, new IterationCountStopCriterion<double>(limit), .. ExtraCriteria]);
             string? breakdown = null;
@@ -112,7 +124,7 @@ public sealed class SteerableSolver
                 ("solver_residual", steering.LastResidual.ToString("R", CultureInfo.InvariantCulture)),
                 ("mathnet_status", iterator.Status.ToString()),
             };
-            if (ResultFields is not null && outcome is RunOutcome.Converged or RunOutcome.Stopped or RunOutcome.IterationLimit)
+            if (ResultFields is not null && outcome is RunOutcome.Converged or RunOutcome.Stopped or RunOutcome.IterationLimit or RunOutcome.Stagnated)
             {
                 fields.AddRange(ResultFields(result));
             }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Convergence.Commands;
 using Convergence.Control;
+using Convergence.Criteria;
 using Convergence.Hosting;
 using Convergence.Intake;
 using Convergence.Solver;
@@ -60,6 +61,7 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>, ICo
     private IterationStatus _commanded = IterationStatus.Continue;
     private int _lastIteration = -1;
     private int _sinceCheck;
+    private bool _warning;
 
     /// <summary>Creates the criterion.</summary>
     /// <param name="tolerance">Converged when <c>max|r| &lt; tolerance · max|b|</c>; positive and finite.</param>
@@ -100,10 +102,22 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>, ICo
     /// <summary>The last relative residual seen (<c>max|r| / max|b|</c>); NaN before the first call.</summary>
     public double LastResidual { get; private set; } = double.NaN;
 
-    /// <summary><see cref="RunOutcome.Aborted"/> or <see cref="RunOutcome.Stopped"/> when a command ended the solve, else null.</summary>
+    /// <summary>
+    /// A convergence test beside the tolerance compare (<c>--divergence-factor</c>, <c>--stagnation</c>): asked
+    /// once per iteration, on the first call of each iteration number, with the relative residual. Its
+    /// diverged and stagnated verdicts end the solve (<see cref="RunOutcome.Diverged"/>,
+    /// <see cref="RunOutcome.Stagnated"/>), its "not converging" verdict shows on the page; convergence stays
+    /// the tolerance compare, made on every call (MathNet asks again with the true residual). Null for none.
+    /// </summary>
+    public IConvergenceTest? ConvergenceTest { get; init; }
+
+    /// <summary>
+    /// <see cref="RunOutcome.Aborted"/> or <see cref="RunOutcome.Stopped"/> when a command ended the solve,
+    /// <see cref="RunOutcome.Diverged"/> or <see cref="RunOutcome.Stagnated"/> when <see cref="ConvergenceTest"/> did; else null.
+    /// </summary>
     public RunOutcome? CommandedOutcome { get; private set; }
 
-    /// <summary>What ended the solve when a command did (for the result file), else null.</summary>
+    /// <summary>What ended the solve when a command or the convergence test did (for the result file), else null.</summary>
     public string? CommandMessage { get; private set; }
 
     /// <inheritdoc />
@@ -152,6 +166,11 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>, ICo
             return _status = IterationStatus.Diverged;
         }
 
+        if (newIteration && ConvergenceTest is { } test && AskTest(test, iterationNumber))
+        {
+            return _status = _commanded;
+        }
+
         return _status = residualNorm < _tolerance * sourceNorm ? IterationStatus.Converged : IterationStatus.Continue;
     }
 
@@ -168,11 +187,43 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>, ICo
         LastResidual = double.NaN;
         CommandedOutcome = null;
         CommandMessage = null;
+        ConvergenceTest?.Reset();
+        if (_warning)
+        {
+            _warning = false;
+            _host?.Live.RecordWarning(null);
+        }
     }
 
     /// <summary>A fresh criterion with the same tolerance, services and cadence.</summary>
     public IIterationStopCriterion<double> Clone() =>
-        new SteeringStopCriterion(_tolerance, _host, CommandCheckInterval) { ApplyCustomCommand = ApplyCustomCommand };
+        new SteeringStopCriterion(_tolerance, _host, CommandCheckInterval) { ApplyCustomCommand = ApplyCustomCommand, ConvergenceTest = ConvergenceTest };
+
+    /// <summary>Asks the test about this iteration; true when its verdict ends the solve (then <see cref="CommandedOutcome"/> says how).</summary>
+    private bool AskTest(IConvergenceTest test, int iteration)
+    {
+        var verdict = test.Check(iteration, LastResidual, _tolerance);
+        var warn = verdict == ConvergenceVerdict.NotConverging;
+        if (warn != _warning)
+        {
+            _warning = warn;
+            _host?.Live.RecordWarning(warn ? test.Reason : null);
+        }
+
+        (_commanded, CommandedOutcome) = verdict switch
+        {
+            ConvergenceVerdict.Diverged => (IterationStatus.Diverged, RunOutcome.Diverged),
+            ConvergenceVerdict.Stagnated => (IterationStatus.StoppedWithoutConvergence, RunOutcome.Stagnated),
+            _ => (IterationStatus.Continue, (RunOutcome?)null),
+        };
+        if (_commanded == IterationStatus.Continue)
+        {
+            return false;
+        }
+
+        CommandMessage = test.Reason;
+        return true;
+    }
 
     /// <summary>
     /// Applies the next waiting command by the rules every loop follows (<see cref="BuiltInCommands"/>): one per

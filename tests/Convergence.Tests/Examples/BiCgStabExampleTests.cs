@@ -77,4 +77,27 @@ public sealed class BiCgStabExampleTests : SteerableExampleContract
         Assert.Equal("1E-06", result["tolerance"]);
         Assert.True(double.Parse(result["residual"], CultureInfo.InvariantCulture) < 1e-6, job.Output);
     }
+
+    [Fact]
+    public void Stagnation_EndsTheMathNetSolveStagnated_WithExitCode6AndTheReason()
+    {
+        // Improving by 99.99 % every 2 iterations is out of reach: the test ends the solve long before 1e-13.
+        using var job = Start(["--n", "24", "--tolerance", "1e-13", "--stagnation", "2:0.9999"]);
+
+        Assert.Equal(6, job.WaitForExit(Timeout));
+        var result = Notify.ReadResult(Service);
+        Assert.Equal("STAGNATED", result["outcome"]);
+        Assert.Contains("not converging at this rate", result["message"], StringComparison.Ordinal);
+        Assert.True(double.Parse(result["residual"], CultureInfo.InvariantCulture) > 1e-13, job.Output);
+    }
+
+    [Fact]
+    public void RelativeTolerance_IsRefusedForAMathNetSolve_InOneLineWithExitCode2()
+    {
+        using var job = Start(["--n", "8", "--relative-tolerance"]);
+
+        Assert.Equal(2, job.WaitForExit(Timeout));
+        Assert.Contains("--relative-tolerance is not available for a MathNet.Numerics solve", job.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", job.Output, StringComparison.Ordinal);
+    }
 }
