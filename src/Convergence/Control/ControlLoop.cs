@@ -5,12 +5,9 @@ using Convergence.Commands;
 using Convergence.Coordination;
 using Convergence.Criteria;
 using Convergence.Hosting;
-using Convergence.Intake;
-using Convergence.Journal;
 using Convergence.Options;
 using Convergence.Signals;
 using Convergence.Solver;
-using Convergence.Status;
 
 namespace Convergence.Control;
 
