@@ -38,7 +38,7 @@ public sealed class SteerableSolver
     public SteerableSolver(IIterativeSolver<double> solver, RunOptions options, JobLog log)
     {
         _solver = solver;
-        _options = options.Validate();
+        _options = options;
         _log = log;
     }
 

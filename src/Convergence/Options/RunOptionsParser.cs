@@ -78,7 +78,13 @@ internal static class RunOptionsParser
             options = options with { DeadlineFromScheduler = false };
         }
 
-        return options.Validate();
+        // Each value was checked when it was set; the one rule between two values is checked once both are known.
+        if (options.ChainLink != 0 && options.ChainLink > options.ChainMax)
+        {
+            throw new OptionsException(FormattableString.Invariant($"chain link {options.ChainLink} is beyond the maximum chain length {options.ChainMax}: raise --chain-max or stop the chain"));
+        }
+
+        return options;
     }
 
     private static RunOptions Apply(Option option, RunOptions options, string value, string source) =>
