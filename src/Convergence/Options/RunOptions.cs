@@ -218,9 +218,10 @@ public sealed record RunOptions
     public static OptionTable<RunOptions> Table => RunOptionsParser.Table;
 
     /// <summary>
-    /// The resolved settings on one line, for the start-up log; identical on every rank (the ranks compare
-    /// it), so the deadline shows only as set: a relative one (<c>+90s</c>) resolves on each rank's clock,
-    /// and only rank 0 uses it (its own log line gives the time).
+    /// The resolved settings on one line, for the start-up log and the refusal when ranks disagree (numbers
+    /// rounded for reading: the ranks compare <see cref="Fingerprint"/>, not this text). The deadline shows
+    /// only as set: a relative one (<c>+90s</c>) resolves on each rank's clock, and only rank 0 uses it (its
+    /// own log line gives the time).
     /// </summary>
     public string Describe() => FormattableString.Invariant(
         $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s checkpoints={CheckpointFolder} checkpoint-every={CheckpointEvery?.ToString() ?? "off"} keep={CheckpointKeep} resume={(Resume ? "on" : "off")} signals={Signals} deadline={(Deadline is null ? "none" : "set")} slurm-end-time={(SlurmEndTimeEvery is { } every ? $"{every.TotalSeconds:0}s" : "off")}{(SlurmJobId is null ? string.Empty : $" slurm-job={SlurmJobId}")}{(ChainLink == 0 ? string.Empty : $" chain-link={ChainLink}/{ChainMax} next-job={ChainNextJob ?? "none"}")} tolerance-kind={(RelativeTolerance ? "relative" : "absolute")} divergence-factor={(DivergenceFactor is { } factor ? factor.ToString("R", CultureInfo.InvariantCulture) : "off")} stagnation={Stagnation?.ToString() ?? "off"}");
