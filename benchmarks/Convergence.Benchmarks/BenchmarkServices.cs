@@ -1,6 +1,5 @@
 using Convergence.Commands;
 using Convergence.Control;
-using Convergence.Hosting;
 using Convergence.Intake;
 using Convergence.Journal;
 using Convergence.Status;

@@ -17,10 +17,11 @@ namespace Convergence.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
-public class StopCriterionBenchmarks
+public class StopCriterionBenchmarks : IDisposable
 {
     private const int Calls = 64;
 
+    private bool _disposed;
     private ServiceHost _host = null!;
     private JobLog _log = null!;
     private string _folder = null!;
@@ -53,10 +54,27 @@ public class StopCriterionBenchmarks
 
     /// <summary>Stops rank 0's services and removes the folder.</summary>
     [GlobalCleanup]
-    public void Cleanup()
+    public void Cleanup() => Dispose();
+
+    /// <summary>Ends the benchmark: BenchmarkDotNet calls <c>[GlobalCleanup]</c>, which disposes this.</summary>
+    public void Dispose()
     {
-        _host.Dispose();
-        _log.Dispose();
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases what the benchmark owns, once (BenchmarkDotNet derives from benchmark classes, so they are not sealed).</summary>
+    /// <param name="disposing">True from <see cref="Dispose()"/>.</param>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing || _disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _host?.Dispose();
+        _log?.Dispose();
         Directory.Delete(_folder, recursive: true);
     }
 

@@ -57,7 +57,7 @@ internal sealed class LatencySuite(ICoordinator world, HarnessOptions options)
         for (var trial = 0; trial < options.Trials; trial++)
         {
             var folder = world.Rank == 0 ? RankZeroKit.NewFolder("latency") : "(rank 0 only)";
-            var runOptions = (config with { ServiceDirectory = folder, Tolerance = 1e-300, MaxIterations = IterationCap }).Validate();
+            var runOptions = config with { ServiceDirectory = folder, Tolerance = 1e-300, MaxIterations = IterationCap };
             using var kit = RankZeroKit.StartOnRankZero(world, runOptions);
             var appended = 0L;
             Thread? appender = null;

@@ -114,7 +114,7 @@ internal sealed class OverheadSuite(ICoordinator world, HarnessOptions options)
                 Variant.EveryK => SyncPolicy.Every(options.EveryK),
                 _ => SyncPolicy.Default,
             },
-        }.Validate();
+        };
         using var kit = controlled ? RankZeroKit.StartOnRankZero(world, runOptions) : null;
         var context = new SolverContext(world.Rank, world.Size, world, runOptions, 0);
         world.Barrier();

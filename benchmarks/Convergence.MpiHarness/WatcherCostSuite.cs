@@ -32,7 +32,7 @@ internal sealed class WatcherCostSuite(ICoordinator world, HarnessOptions option
 
     private static TimeSpan CpuOver(TimeSpan window, bool withServices)
     {
-        var options = new RunOptions { ServiceDirectory = RankZeroKit.NewFolder("watcher") }.Validate();
+        var options = new RunOptions { ServiceDirectory = RankZeroKit.NewFolder("watcher") };
         File.WriteAllText(options.NotificationsFile, "STOP #from-an-earlier-run\n");
         using var kit = withServices ? RankZeroKit.Start(options) : null;
         using var process = Process.GetCurrentProcess();

@@ -10,5 +10,5 @@ return ConvergenceJob.Run(
     args,
     new SingleProcessCoordinator(),
     Waiter.Table,
-    Waiter.Create,
+    (_, options) => Waiter.Create(options),
     defaults: new RunOptions { Tolerance = 0.5, JobName = "abortable waiter" });

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Convergence.Commands;
-using Convergence.Hosting;
 using Convergence.Options;
 using Convergence.Solver;
 
@@ -49,7 +48,7 @@ public sealed class Waiter : IIterativeSolver
     public IReadOnlyList<CustomCommand> Commands => [Extend];
 
     /// <summary>Builds the waiter from its parsed options.</summary>
-    public static Waiter Create(JobSetup setup, WaiterOptions options) =>
+    public static Waiter Create(WaiterOptions options) =>
         new(options.Steps, TimeSpan.FromMilliseconds(options.StepMilliseconds));
 
     /// <inheritdoc />

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Convergence.MathNet;
 using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.LinearAlgebra.Double;

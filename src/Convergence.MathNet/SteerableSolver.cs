@@ -39,7 +39,7 @@ public sealed class SteerableSolver
     public SteerableSolver(IIterativeSolver<double> solver, RunOptions options, JobLog log)
     {
         _solver = solver;
-        _options = options.Validate();
+        _options = options;
         if (_options.RelativeTolerance)
         {
             throw new OptionsException("--relative-tolerance is not available for a MathNet.Numerics solve: its residual is already relative (max|r|/max|b|); give --tolerance as that ratio");

@@ -1,8 +1,6 @@
-using Convergence.Solver;
-
 namespace Convergence.Cli.Commands;
 
-/// <summary>The tool's exit codes (the job's own codes are in <c>Convergence.Hosting.ExitCodes</c>).</summary>
+/// <summary>The tool's exit codes (the job's own codes are in <c>Convergence.Solver.ExitCodes</c>).</summary>
 internal static class ExitCode
 {
     /// <summary>The command did what was asked.</summary>

@@ -74,20 +74,14 @@ internal static class PortalCommand
             Console.Out.WriteLine($"convergence portal: {options.ServiceDirectory} does not exist yet; waiting for the job to create it");
         }
 
-        PortalServer server;
-        try
-        {
-            server = PortalServer.Start(options, Log);
-        }
-        catch (HttpListenerException ex)
-        {
-            Console.Error.WriteLine($"convergence portal: cannot listen on {options.Address} port {options.Port}: {ex.Message} (try another --port, or --port 0 for any free one)");
-            return ExitCode.Error;
-        }
-
-        using (server)
+        using (var server = TryStart(options))
         using (var stop = new CancellationTokenSource())
         {
+            if (server is null)
+            {
+                return ExitCode.Error;
+            }
+
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
                 // Ctrl+C ends the server loop; the process then exits normally.
@@ -130,6 +124,20 @@ internal static class PortalCommand
             }
         },
     };
+
+    /// <summary>Starts the server, or says in one line why it cannot listen and returns null.</summary>
+    private static PortalServer? TryStart(PortalOptions options)
+    {
+        try
+        {
+            return PortalServer.Start(options, Log);
+        }
+        catch (HttpListenerException ex)
+        {
+            Console.Error.WriteLine($"convergence portal: cannot listen on {options.Address} port {options.Port}: {ex.Message} (try another --port, or --port 0 for any free one)");
+            return null;
+        }
+    }
 
     private static void Log(string message)
     {

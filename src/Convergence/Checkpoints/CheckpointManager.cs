@@ -314,6 +314,9 @@ public sealed class CheckpointManager : ICheckpointHandler
         Parts = parts,
     };
 
+    /// <inheritdoc />
+    string ICheckpointHandler.ResumeAtStart(ControlLoopState state) => Resume(state);
+
     /// <summary>
     /// Waits until the removal of old checkpoints (rank 0, in the background after each checkpoint) is done;
     /// call once at the end of the job, so the folder holds exactly what <c>--checkpoint-keep</c> says.

@@ -97,7 +97,7 @@ public sealed class CheckpointStore
         try
         {
             using var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None);
-            var stream = new HashingWriteStream(file);
+            using var stream = new HashingWriteStream(file);
             write(stream);
             var sha = stream.FinishHash();
             RandomAccess.FlushToDisk(file);

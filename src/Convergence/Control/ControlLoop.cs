@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Convergence.Commands;
 using Convergence.Coordination;
 using Convergence.Criteria;
 using Convergence.Options;
@@ -94,7 +93,7 @@ public sealed class ControlLoop
         _solver.Initialize(new SolverContext(_coordinator.Rank, _coordinator.Size, _coordinator, _options, 0));
         if (_checkpoints is not null && _options.Resume)
         {
-            _checkpoints.Resume(state);
+            _checkpoints.ResumeAtStart(state);
             _services?.Live.Record(state.Iteration, state.TotalIterations, state.Residual, state.Tolerance);
         }
 

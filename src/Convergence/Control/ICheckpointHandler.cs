@@ -14,5 +14,5 @@ public interface ICheckpointHandler
     CheckpointRestore Restore(ControlLoopState state);
 
     /// <summary>At the start of a resumed job, after the solver's initialisation: loads the newest checkpoint that fits; returns a note for the log.</summary>
-    string Resume(ControlLoopState state);
+    string ResumeAtStart(ControlLoopState state);
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Convergence.Coordination;
 using Convergence.Options;
 using Convergence.Output;
@@ -19,8 +20,16 @@ public static class ConvergenceJob
     /// <param name="createSolver">Builds this rank's solver; may throw <see cref="OptionsException"/> for bad solver arguments.</param>
     /// <param name="defaults">The solver's preferred defaults (e.g. its tolerance), overridden by environment and command line.</param>
     /// <param name="solverHelp">The solver's own options, for <c>--help</c>.</param>
-    public static int Run(string[] args, ICoordinator coordinator, Func<JobSetup, IIterativeSolver> createSolver, RunOptions? defaults = null, string? solverHelp = null) =>
-        Run(args, coordinator, createSolver, defaults, null, solverHelp);
+    public static int Run(string[] args, ICoordinator coordinator, Func<JobSetup, IIterativeSolver> createSolver, RunOptions? defaults = null, string? solverHelp = null)
+    {
+        ArgumentNullException.ThrowIfNull(createSolver);
+        return RunJob(args, coordinator, (setup, fingerprint) =>
+        {
+            // The solver parses its arguments itself: they count as given, in order.
+            fingerprint.Add("solver arguments", setup.SolverArguments);
+            return createSolver(setup);
+        }, defaults, null, solverHelp);
+    }
 
     /// <summary>
     /// Runs a job whose solver declares its options in <paramref name="solverOptions"/>: the framework parses
@@ -38,10 +47,11 @@ public static class ConvergenceJob
     {
         ArgumentNullException.ThrowIfNull(solverOptions);
         ArgumentNullException.ThrowIfNull(createSolver);
-        return Run(args, coordinator, setup => createSolver(setup with { SolverArguments = [] }, solverOptions.ParseAll(setup.SolverArguments, new TOptions())), defaults, solverOptions, null);
+        return RunJob(args, coordinator, (setup, fingerprint) => createSolver(setup with { SolverArguments = [] }, solverOptions.ParseAll(setup.SolverArguments, new TOptions(), null, fingerprint)), defaults, solverOptions, null);
     }
 
-    private static int Run(string[] args, ICoordinator coordinator, Func<JobSetup, IIterativeSolver> createSolver, RunOptions? defaults, IOptionTable? solverOptions, string? solverHelp)
+    // createSolver builds the solver and adds the solver's options, as resolved, to the fingerprint the ranks compare.
+    private static int RunJob(string[] args, ICoordinator coordinator, Func<JobSetup, OptionFingerprint, IIterativeSolver> createSolver, RunOptions? defaults, IOptionTable? solverOptions, string? solverHelp)
     {
         var isRoot = coordinator.Rank == 0;
         var log = new JobLog(coordinator.Size > 1 && !isRoot ? $"[rank {coordinator.Rank}] " : string.Empty);
@@ -65,11 +75,13 @@ public static class ConvergenceJob
 
             IIterativeSolver? solver = null;
             RunOptions? options = null;
+            OptionFingerprint? fingerprint = null;
             string? error = null;
             try
             {
                 options = RunOptions.Parse(args, out var rest, defaults);
-                solver = createSolver(new JobSetup(options, rest, coordinator.Rank, coordinator.Size));
+                fingerprint = options.Fingerprint();
+                solver = createSolver(new JobSetup(options, rest, coordinator.Rank, coordinator.Size), fingerprint);
             }
             catch (OptionsException ex)
             {
@@ -90,14 +102,15 @@ public static class ConvergenceJob
                 return ExitCodes.Usage;
             }
 
-            // Ranks on different nodes can see different environments; a job whose ranks disagree on
-            // the tolerance or the cadence would fall out of lock-step, so refuse it up front.
-            var fingerprint = Fingerprint(options!.Describe());
-            if (coordinator.AllreduceMax(fingerprint) != -coordinator.AllreduceMax(-fingerprint))
+            // Ranks on different nodes can see different environments (or be given other arguments); a job
+            // whose ranks disagree on any option, the solver's included, would fall out of lock-step, so
+            // refuse it up front. The values are compared, not the log line that shows them.
+            var value = fingerprint!.ToDouble();
+            if (coordinator.AllreduceMax(value) != -coordinator.AllreduceMax(-value))
             {
                 if (isRoot)
                 {
-                    Console.Error.WriteLine("convergence: the ranks resolved different options (different CONVERGENCE_* environment on different nodes?); rank 0 has: " + options.Describe());
+                    Console.Error.WriteLine($"convergence: the ranks resolved different options (different CONVERGENCE_* or solver environment on different nodes, or other arguments?); rank 0 has: {options!.Describe()} (full precision: tolerance={options.Tolerance.ToString("R", CultureInfo.InvariantCulture)})");
                 }
 
                 return ExitCodes.Usage;
@@ -138,17 +151,5 @@ public static class ConvergenceJob
             AppDomain.CurrentDomain.UnhandledException -= onUnhandled;
             log.Dispose();
         }
-    }
-
-    /// <summary>A 52-bit FNV-1a hash: exact as a double, so ranks can compare it with a reduction.</summary>
-    private static double Fingerprint(string text)
-    {
-        var hash = 14695981039346656037UL;
-        foreach (var c in text)
-        {
-            hash = (hash ^ c) * 1099511628211UL;
-        }
-
-        return hash & ((1UL << 52) - 1);
     }
 }

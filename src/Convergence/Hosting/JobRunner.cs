@@ -1,9 +1,7 @@
 using Convergence.Checkpoints;
-using Convergence.Commands;
 using Convergence.Control;
 using Convergence.Coordination;
 using Convergence.Intake;
-using Convergence.Journal;
 using Convergence.Options;
 using Convergence.Output;
 using Convergence.Signals;
@@ -33,7 +31,7 @@ public sealed class JobRunner
     public JobRunner(ICoordinator coordinator, RunOptions options, IIterativeSolver solver, JobLog log)
     {
         _coordinator = coordinator;
-        _options = options.Validate();
+        _options = options;
         _solver = solver;
         _log = log;
         _jobName = options.JobName ?? solver.Name;
@@ -222,9 +220,8 @@ public sealed class JobRunner
             return null;
         }
 
-        // Kept registered until the process ends, deliberately not disposed: a late signal arriving while a
-        // rank finishes cleanly (result, MPI shutdown) must not kill it with the default action.
-        var signals = new SignalVotes(_options.Signals, _log.Write);
+        // Owned by the process, not this run: a late signal while a rank finishes cleanly must not kill it.
+        var signals = SignalVotes.CatchForProcess(_options.Signals, _log.Write);
         _log.Write($"signals: {_options.Signals} on rank {_coordinator.Rank} pid {Environment.ProcessId}");
         return signals;
     }

@@ -77,55 +77,85 @@ public sealed class ServiceHost : IDisposable
     /// <summary>
     /// Writes the placeholder result, logs the start lines, and starts the watcher and the reporter.
     /// </summary>
-    /// <param name="options">The run's validated options (service folder, intervals).</param>
+    /// <param name="options">The run's options (service folder, intervals).</param>
     /// <param name="log">The job log.</param>
     /// <param name="solverName">The solver's name; also the job name unless <see cref="RunOptions.JobName"/> is set.</param>
     /// <param name="customCommands">Commands the solver adds to the protocol (parsed and shown on the page).</param>
     /// <param name="ranks">The number of ranks the job runs on.</param>
     /// <param name="description">How the job runs, for the start line (e.g. "single process").</param>
     /// <param name="continueAt">Where the previous link of a chained job stopped reading the notifications file; null for a job of its own.</param>
-    /// <exception cref="OptionsException">The options are invalid.</exception>
+    /// <exception cref="ArgumentException">A custom command is invalid (clashes with a built-in one, twice in the list); nothing is left open.</exception>
     public static ServiceHost Start(RunOptions options, JobLog log, string solverName, IReadOnlyList<CustomCommand>? customCommands = null, int ranks = 1, string description = "single process", NotificationPosition? continueAt = null)
     {
-        options.Validate();
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(log);
         var commands = customCommands ?? [];
         var jobName = options.JobName ?? solverName;
+
+        // The parser first: a bad custom command list throws before a file is opened or a thread started.
+        var parser = new CommandParser(commands, options.MaxLineBytes);
         Directory.CreateDirectory(options.ServiceDirectory);
         ResultFile.Write(options.ResultFile, ResultFile.FormatPlaceholder(jobName, ranks));
 
         // The tail takes its starting offset before the start line is logged: a message sent after a user
         // (or a test) has seen "start" is this run's, never skipped as an earlier run's.
         var tail = new NotificationTail(options.NotificationsFile, options.MaxLineBytes, options.ReplayExistingNotifications, continueAt);
-        log.Write($"start job={jobName} solver={solverName} ranks={ranks} ({description}) {options.Describe()}");
-        log.Write($"files notifications={options.NotificationsFile} status={options.StatusFile} result={options.ResultFile}");
-
-        // Acknowledgements never drop out of the log; rejections are rate-limited by the journal itself.
-        var journal = new CommandJournal(log.WriteAlways);
-
-        // The parser is built before any thread starts: a bad custom command list throws here, cleanly.
-        var parser = new CommandParser(commands, options.MaxLineBytes);
-        var intake = new CommandIntake(tail, parser, journal, options.PollInterval, options.UseChangeNotifications, log.Write);
-        var live = new LiveStatus(jobName, solverName, ranks, options.Tolerance, commands, journal);
-        var reporter = new StatusReporter(live, options.StatusFile, options.StatusInterval, options.ProgressInterval, log.Write);
-        var host = new ServiceHost(options, log, jobName, ranks, intake, journal, live, reporter);
-        if (ranks > 1)
+        CommandIntake? intake = null;
+        StatusReporter? reporter = null;
+        ServiceHost? host = null;
+        try
         {
-            // Before any other rank may fail (they wait for rank 0 at a barrier): an earlier run's
-            // reports must not be taken for this one's.
-            var reports = new PeerFailureReports(options.ServiceDirectory);
-            try
+            log.Write($"start job={jobName} solver={solverName} ranks={ranks} ({description}) {options.Describe()}");
+            log.Write($"files notifications={options.NotificationsFile} status={options.StatusFile} result={options.ResultFile}");
+
+            // Acknowledgements never drop out of the log; rejections are rate-limited by the journal itself.
+            var journal = new CommandJournal(log.WriteAlways);
+            intake = new CommandIntake(tail, parser, journal, options.PollInterval, options.UseChangeNotifications, log.Write);
+            var live = new LiveStatus(jobName, solverName, ranks, options.Tolerance, commands, journal);
+            reporter = new StatusReporter(live, options.StatusFile, options.StatusInterval, options.ProgressInterval, log.Write);
+            host = new ServiceHost(options, log, jobName, ranks, intake, journal, live, reporter);
+            if (ranks > 1)
             {
-                reports.Clear();
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                log.Write($"cannot clear {reports.Folder} from an earlier run: {ex.Message}; remove it, or a failure on another rank may not be recorded by rank 0");
+                // Before any other rank may fail (they wait for rank 0 at a barrier): an earlier run's
+                // reports must not be taken for this one's.
+                var reports = new PeerFailureReports(options.ServiceDirectory);
+                try
+                {
+                    reports.Clear();
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    log.Write($"cannot clear {reports.Folder} from an earlier run: {ex.Message}; remove it, or a failure on another rank may not be recorded by rank 0");
+                }
+
+                host._peerFailures = new PeerFailureWatcher(reports, options.PollInterval, host.RecordPeerFailure, log.Write);
             }
 
-            host._peerFailures = new PeerFailureWatcher(reports, options.PollInterval, host.RecordPeerFailure, log.Write);
+            return host;
         }
+        catch
+        {
+            // Nothing started here outlives a failed start: the host stops what it owns, or, before it
+            // exists, the reporter and the intake (which owns the tail) stop, or the tail closes its file.
+            if (host is not null)
+            {
+                host.Dispose();
+            }
+            else
+            {
+                reporter?.Dispose();
+                if (intake is not null)
+                {
+                    intake.Dispose();
+                }
+                else
+                {
+                    tail.Dispose();
+                }
+            }
 
-        return host;
+            throw;
+        }
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
 
 namespace Convergence.Intake;
 
@@ -457,25 +458,24 @@ public sealed class NotificationTail : IDisposable
 
     private TailSource? Open(out FileStatus status)
     {
+        SafeFileHandle? handle = null;
         try
         {
-            var handle = File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            try
-            {
-                status = UnixFileStatus.Stat(handle);
-            }
-            catch
-            {
-                handle.Dispose();
-                throw;
-            }
-
-            return new TailSource(handle, status.Identity, _maxLineBytes, WantPreview);
+            handle = File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            status = UnixFileStatus.Stat(handle);
+            var source = new TailSource(handle, status.Identity, _maxLineBytes, WantPreview);
+            handle = null; // the source owns it now
+            return source;
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             status = default;
             return null;
+        }
+        finally
+        {
+            // Set only when something failed before the source took the handle.
+            handle?.Dispose();
         }
     }
 

@@ -77,17 +77,34 @@ public sealed class OptionTable<T> : IOptionTable, IEnumerable<JobOption<T>>
     /// are returned in <paramref name="remaining"/>, in order.
     /// </summary>
     /// <exception cref="OptionsException">A value is missing or malformed; the message names the option or the variable.</exception>
-    public T Parse(IReadOnlyList<string> args, out List<string> remaining, T defaults, Func<string, string?>? environment = null)
+    public T Parse(IReadOnlyList<string> args, out List<string> remaining, T defaults, Func<string, string?>? environment = null) =>
+        Parse(args, out remaining, defaults, environment, null);
+
+    /// <summary>Like <see cref="ParseAll(IReadOnlyList{string}, T, Func{string, string?})"/>, and adds each row's resolved value (as text, null when not given) to <paramref name="fingerprint"/>.</summary>
+    internal T ParseAll(IReadOnlyList<string> args, T defaults, Func<string, string?>? environment, OptionFingerprint fingerprint)
+    {
+        var options = Parse(args, out var remaining, defaults, environment, fingerprint);
+        RefuseRemaining(remaining);
+        return options;
+    }
+
+    private T Parse(IReadOnlyList<string> args, out List<string> remaining, T defaults, Func<string, string?>? environment, OptionFingerprint? fingerprint)
     {
         ArgumentNullException.ThrowIfNull(args);
         environment ??= Environment.GetEnvironmentVariable;
         var options = defaults;
-        foreach (var row in _rows)
+
+        // The value that won for each row (the command line's last, else the environment's): the solver's
+        // options as resolved, which the ranks compare.
+        var resolved = new string?[_rows.Count];
+        for (var r = 0; r < _rows.Count; r++)
         {
+            var row = _rows[r];
             var value = row.Variable is null ? null : environment(row.Variable);
             if (!string.IsNullOrEmpty(value))
             {
                 options = Apply(row, options, value, $"environment variable {row.Variable}");
+                resolved[r] = value;
             }
         }
 
@@ -97,12 +114,14 @@ public sealed class OptionTable<T> : IOptionTable, IEnumerable<JobOption<T>>
             var arg = args[i];
             var eq = arg.StartsWith("--", StringComparison.Ordinal) ? arg.IndexOf('=', StringComparison.Ordinal) : -1;
             var name = eq < 0 ? arg : arg[..eq];
-            var row = Find(name);
-            if (row is null)
+            var index = _rows.FindIndex(r => r.Name == name);
+            if (index < 0)
             {
                 remaining.Add(arg);
                 continue;
             }
+
+            var row = _rows[index];
 
             string value;
             if (eq >= 0)
@@ -124,6 +143,15 @@ public sealed class OptionTable<T> : IOptionTable, IEnumerable<JobOption<T>>
             }
 
             options = Apply(row, options, value, $"option {name}");
+            resolved[index] = value;
+        }
+
+        if (fingerprint is not null)
+        {
+            for (var r = 0; r < _rows.Count; r++)
+            {
+                fingerprint.Add(_rows[r].Name, resolved[r]);
+            }
         }
 
         return options;
@@ -134,12 +162,7 @@ public sealed class OptionTable<T> : IOptionTable, IEnumerable<JobOption<T>>
     public T ParseAll(IReadOnlyList<string> args, T defaults, Func<string, string?>? environment = null)
     {
         var options = Parse(args, out var remaining, defaults, environment);
-        if (remaining.Count > 0)
-        {
-            var first = remaining[0];
-            throw new OptionsException(first.StartsWith('-') ? $"unknown option '{first}'" : $"unexpected argument '{first}'");
-        }
-
+        RefuseRemaining(remaining);
         return options;
     }
 
@@ -155,7 +178,11 @@ public sealed class OptionTable<T> : IOptionTable, IEnumerable<JobOption<T>>
         return this;
     }
 
-    /// <summary>Applies one value; a <see cref="FormatException"/> becomes a one-line error naming its source.</summary>
+    /// <summary>
+    /// Applies one value; a <see cref="FormatException"/> becomes a one-line error naming its source, and an
+    /// <see cref="OptionsException"/> from the record's own check (which names the option) gets the
+    /// environment variable in front when the value came from there.
+    /// </summary>
     internal static T Apply(JobOption<T> row, T options, string value, string source)
     {
         try
@@ -164,7 +191,20 @@ public sealed class OptionTable<T> : IOptionTable, IEnumerable<JobOption<T>>
         }
         catch (FormatException ex)
         {
-            throw new OptionsException($"{source}: {ex.Message}");
+            throw new OptionsException($"{source}: {ex.Message}", ex);
+        }
+        catch (OptionsException ex) when (!source.StartsWith("option ", StringComparison.Ordinal))
+        {
+            throw new OptionsException($"{source}: {ex.Message}", ex);
+        }
+    }
+
+    private static void RefuseRemaining(List<string> remaining)
+    {
+        if (remaining.Count > 0)
+        {
+            var first = remaining[0];
+            throw new OptionsException(first.StartsWith('-') ? $"unknown option '{first}'" : $"unexpected argument '{first}'");
         }
     }
 }

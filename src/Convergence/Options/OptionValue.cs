@@ -6,6 +6,7 @@ namespace Convergence.Options;
 /// Value parsers for <see cref="OptionTable{T}"/> rows. Each throws <see cref="FormatException"/> whose
 /// message says what was wrong and what is accepted; the table adds which option or variable it came from.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720:Identifier contains type name", Justification = "Each parser is named after the value it returns (OptionValue.Int, OptionValue.Double), which is what a solver's option table reads; renaming would break every solver's table.")]
 public static class OptionValue
 {
     /// <summary>A finite number from <paramref name="min"/> to <paramref name="max"/> (invariant culture, <c>1e-8</c> style).</summary>

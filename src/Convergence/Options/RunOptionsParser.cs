@@ -13,29 +13,29 @@ internal static class RunOptionsParser
     [
         new("--service", "CONVERGENCE_SERVICE_DIR", "DIR", "service folder (notifications.txt, status.html, result.txt)", (o, v) => o with { ServiceDirectory = v }),
         new("--job-name", "CONVERGENCE_JOB_NAME", "NAME", "name on the status page and in the result", (o, v) => o with { JobName = v }),
-        new("--tolerance", "CONVERGENCE_TOLERANCE", "X", "converged when the global residual is below X", (o, v) => o with { Tolerance = Double("--tolerance", v) }),
-        new("--relative-tolerance", "CONVERGENCE_RELATIVE_TOLERANCE", null, "the tolerance is relative to the first residual; --relative-tolerance=off", (o, v) => o with { RelativeTolerance = Bool("--relative-tolerance", v) }),
-        new("--divergence-factor", "CONVERGENCE_DIVERGENCE_FACTOR", "F", "DIVERGED when the residual grows above F times its best (F > 1); off", (o, v) => o with { DivergenceFactor = Factor("--divergence-factor", v) }),
+        new("--tolerance", "CONVERGENCE_TOLERANCE", "X", "converged when the global residual is below X", (o, v) => o with { Tolerance = Double(v) }),
+        new("--relative-tolerance", "CONVERGENCE_RELATIVE_TOLERANCE", null, "the tolerance is relative to the first residual; --relative-tolerance=off", (o, v) => o with { RelativeTolerance = Bool(v) }),
+        new("--divergence-factor", "CONVERGENCE_DIVERGENCE_FACTOR", "F", "DIVERGED when the residual grows above F times its best (F > 1); off", (o, v) => o with { DivergenceFactor = Factor(v) }),
         new("--stagnation", "CONVERGENCE_STAGNATION", "W:F[:warn]", "STAGNATED (or with :warn, a warning) when the best residual improved by less than fraction F over W iterations; off", (o, v) => o with { Stagnation = StagnationRule.Parse(v) }),
-        new("--max-iterations", "CONVERGENCE_MAX_ITERATIONS", "N", "iteration limit per (re)start", (o, v) => o with { MaxIterations = Long("--max-iterations", v) }),
+        new("--max-iterations", "CONVERGENCE_MAX_ITERATIONS", "N", "iteration limit per (re)start", (o, v) => o with { MaxIterations = Long(v) }),
         new("--sync", "CONVERGENCE_SYNC", "POLICY", "adaptive[:MS] | every:K | piggyback", (o, v) => o with { Sync = Sync(v) }),
-        new("--poll-ms", "CONVERGENCE_POLL_MS", "MS", "notifications poll interval", (o, v) => o with { PollInterval = Milliseconds("--poll-ms", v) }),
-        new("--change-notifications", "CONVERGENCE_CHANGE_NOTIFICATIONS", "on|off", "wake on file-system events too", (o, v) => o with { UseChangeNotifications = Bool("--change-notifications", v) }),
-        new("--replay-notifications", "CONVERGENCE_REPLAY_NOTIFICATIONS", "on|off", "apply messages present at start", (o, v) => o with { ReplayExistingNotifications = Bool("--replay-notifications", v) }),
-        new("--max-line-bytes", "CONVERGENCE_MAX_LINE_BYTES", "N", "longest accepted message line", (o, v) => o with { MaxLineBytes = (int)Long("--max-line-bytes", v) }),
-        new("--status-ms", "CONVERGENCE_STATUS_MS", "MS", "status page refresh interval", (o, v) => o with { StatusInterval = Milliseconds("--status-ms", v) }),
-        new("--progress-ms", "CONVERGENCE_PROGRESS_MS", "MS", "progress line interval", (o, v) => o with { ProgressInterval = Milliseconds("--progress-ms", v) }),
+        new("--poll-ms", "CONVERGENCE_POLL_MS", "MS", "notifications poll interval", (o, v) => o with { PollInterval = Milliseconds(v) }),
+        new("--change-notifications", "CONVERGENCE_CHANGE_NOTIFICATIONS", "on|off", "wake on file-system events too", (o, v) => o with { UseChangeNotifications = Bool(v) }),
+        new("--replay-notifications", "CONVERGENCE_REPLAY_NOTIFICATIONS", "on|off", "apply messages present at start", (o, v) => o with { ReplayExistingNotifications = Bool(v) }),
+        new("--max-line-bytes", "CONVERGENCE_MAX_LINE_BYTES", "N", "longest accepted message line", (o, v) => o with { MaxLineBytes = (int)Long(v) }),
+        new("--status-ms", "CONVERGENCE_STATUS_MS", "MS", "status page refresh interval", (o, v) => o with { StatusInterval = Milliseconds(v) }),
+        new("--progress-ms", "CONVERGENCE_PROGRESS_MS", "MS", "progress line interval", (o, v) => o with { ProgressInterval = Milliseconds(v) }),
         new("--checkpoint-dir", "CONVERGENCE_CHECKPOINT_DIR", "DIR", "checkpoint folder (default <service>/checkpoints; use /scratch/... in production)", (o, v) => o with { CheckpointDirectory = v }),
         new("--checkpoint-every", "CONVERGENCE_CHECKPOINT_EVERY", "N|TIME", "periodic checkpoint: every N iterations or every 30s/15m/2h; off", (o, v) => o with { CheckpointEvery = Period(v) }),
-        new("--checkpoint-keep", "CONVERGENCE_CHECKPOINT_KEEP", "K", "complete checkpoints kept (default 3)", (o, v) => o with { CheckpointKeep = (int)Long("--checkpoint-keep", v) }),
-        new("--resume", "CONVERGENCE_RESUME", null, "continue from the newest complete checkpoint (fresh start if none); --resume=off", (o, v) => o with { Resume = Bool("--resume", v) }),
+        new("--checkpoint-keep", "CONVERGENCE_CHECKPOINT_KEEP", "K", "complete checkpoints kept (default 3)", (o, v) => o with { CheckpointKeep = (int)Long(v) }),
+        new("--resume", "CONVERGENCE_RESUME", null, "continue from the newest complete checkpoint (fresh start if none); --resume=off", (o, v) => o with { Resume = Bool(v) }),
         new("--signals", "CONVERGENCE_SIGNALS", "MAP", "TERM=stop,INT=stop,USR1=checkpoint (default) | none", (o, v) => o with { Signals = SignalMap.Parse(v) }),
         new("--deadline", "CONVERGENCE_DEADLINE", "TIME", "stop with a checkpoint before TIME: ISO 8601, Unix seconds or +90s/+15m (default: SLURM_JOB_END_TIME)", (o, v) => o with { Deadline = WallTimeBudget.ParseDeadline(v, DateTimeOffset.UtcNow) }),
-        new("--deadline-margin", "CONVERGENCE_DEADLINE_MARGIN", "TIME", "reserve kept before the deadline after the last checkpoint (default 10s)", (o, v) => o with { DeadlineMargin = Duration("--deadline-margin", v) }),
+        new("--deadline-margin", "CONVERGENCE_DEADLINE_MARGIN", "TIME", "reserve kept before the deadline after the last checkpoint (default 10s)", (o, v) => o with { DeadlineMargin = Duration(v) }),
         new("--slurm-end-time", "CONVERGENCE_SLURM_END_TIME", "on|off|TIME", "in a Slurm job without --deadline: ask squeue for the end time, again every TIME (on = 60s) for extensions", (o, v) => o with { SlurmEndTimeEvery = SlurmEvery(v) }),
-        new("--chain-link", "CONVERGENCE_CHAIN_LINK", "N", "this job's link in a chain of jobs (set by jobscripts/slurm-bare-metal.sbatch)", (o, v) => o with { ChainLink = (int)Long("--chain-link", v) }),
-        new("--chain-max", "CONVERGENCE_CHAIN_MAX", "N", "longest chain: link N asks for no further link", (o, v) => o with { ChainMax = (int)Long("--chain-max", v) }),
-        new("--chain-next-job", "CONVERGENCE_CHAIN_NEXT_JOB", "ID", "the job queued to continue this one after a deadline stop (set by the batch script)", (o, v) => o with { ChainNextJob = NonEmpty("--chain-next-job", v) }),
+        new("--chain-link", "CONVERGENCE_CHAIN_LINK", "N", "this job's link in a chain of jobs (set by jobscripts/slurm-bare-metal.sbatch)", (o, v) => o with { ChainLink = (int)Long(v) }),
+        new("--chain-max", "CONVERGENCE_CHAIN_MAX", "N", "longest chain: link N asks for no further link", (o, v) => o with { ChainMax = (int)Long(v) }),
+        new("--chain-next-job", "CONVERGENCE_CHAIN_NEXT_JOB", "ID", "the job queued to continue this one after a deadline stop (set by the batch script)", (o, v) => o with { ChainNextJob = NonEmpty(v) }),
     ];
 
     /// <summary>Slurm (23.02 and later) puts the job's projected end, in Unix seconds, in this variable.</summary>
@@ -78,7 +78,13 @@ internal static class RunOptionsParser
             options = options with { DeadlineFromScheduler = false };
         }
 
-        return options.Validate();
+        // Each value was checked when it was set; the one rule between two values is checked once both are known.
+        if (options.ChainLink != 0 && options.ChainLink > options.ChainMax)
+        {
+            throw new OptionsException(FormattableString.Invariant($"chain link {options.ChainLink} is beyond the maximum chain length {options.ChainMax}: raise --chain-max or stop the chain"));
+        }
+
+        return options;
     }
 
     private static RunOptions Apply(Option option, RunOptions options, string value, string source) =>
@@ -95,23 +101,23 @@ internal static class RunOptionsParser
         return table.Freeze();
     }
 
-    private static double Double(string name, string v) =>
+    private static double Double(string v) =>
         double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
             ? d
             : throw new FormatException($"'{v}' is not a number (e.g. 1e-8)");
 
-    private static double? Factor(string name, string v) =>
-        v.Trim().Equals("off", StringComparison.OrdinalIgnoreCase) ? null : Double(name, v);
+    private static double? Factor(string v) =>
+        v.Trim().Equals("off", StringComparison.OrdinalIgnoreCase) ? null : Double(v);
 
-    private static long Long(string name, string v) =>
+    private static long Long(string v) =>
         long.TryParse(v.Replace("_", string.Empty, StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)
             ? l
             : throw new FormatException($"'{v}' is not a whole number");
 
-    private static TimeSpan Milliseconds(string name, string v) =>
-        TimeSpan.FromMilliseconds(Double(name, v));
+    private static TimeSpan Milliseconds(string v) =>
+        TimeSpan.FromMilliseconds(Double(v));
 
-    private static bool Bool(string name, string v) => v.Trim().ToLowerInvariant() switch
+    private static bool Bool(string v) => v.Trim().ToLowerInvariant() switch
     {
         "on" or "true" or "1" or "yes" => true,
         "off" or "false" or "0" or "no" => false,
@@ -128,16 +134,16 @@ internal static class RunOptionsParser
     {
         "off" or "false" or "0" or "no" => null,
         "on" or "true" or "1" or "yes" => TimeSpan.FromSeconds(60),
-        _ => Duration("--slurm-end-time", v),
+        _ => Duration(v),
     };
 
-    private static string NonEmpty(string name, string v) =>
+    private static string NonEmpty(string v) =>
         string.IsNullOrWhiteSpace(v) ? throw new FormatException("needs a value, got an empty one") : v.Trim();
 
     private static CheckpointPeriod? Period(string v) =>
         v.Trim().Equals("off", StringComparison.OrdinalIgnoreCase) ? null : CheckpointPeriod.Parse(v);
 
-    private static TimeSpan Duration(string name, string v) =>
+    private static TimeSpan Duration(string v) =>
         CheckpointPeriod.TryParseDuration(v, out var d)
             ? d
             : double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds) && seconds >= 0

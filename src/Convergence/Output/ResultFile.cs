@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Convergence.Hosting;
 using Convergence.Solver;
 
 namespace Convergence.Output;

@@ -28,6 +28,9 @@ public sealed class SignalVotes : IDisposable
     private const int StopBit = 2;
     private const int DeadlineBit = 4;
 
+    private static readonly Lock ProcessGate = new();
+    private static SignalVotes? _process;
+
     private readonly List<PosixSignalRegistration> _registrations = [];
     private readonly Action<string> _log;
     private readonly Dictionary<string, long> _firstStop = [];
@@ -84,6 +87,28 @@ public sealed class SignalVotes : IDisposable
     {
         var pending = Interlocked.Exchange(ref _pending, 0);
         return ((pending & StopBit) != 0, (pending & CheckpointBit) != 0, (pending & DeadlineBit) != 0);
+    }
+
+    /// <summary>
+    /// A job's catcher, owned by the process: its registrations stay in place after the run, so a late
+    /// signal while a rank finishes cleanly (result, MPI shutdown) does not kill it with the default action.
+    /// The next call in the same process (the next job, e.g. in a test host) disposes the previous one, so
+    /// registrations never pile up.
+    /// </summary>
+    /// <param name="map">The signals to catch.</param>
+    /// <param name="log">Receives one line per signal.</param>
+    public static SignalVotes CatchForProcess(SignalMap map, Action<string> log)
+    {
+        var votes = new SignalVotes(map, log);
+        SignalVotes? previous;
+        lock (ProcessGate)
+        {
+            previous = _process;
+            _process = votes;
+        }
+
+        previous?.Dispose();
+        return votes;
     }
 
     /// <inheritdoc />

@@ -1,7 +1,6 @@
 using Convergence.Commands;
 using Convergence.Control;
 using Convergence.Coordination;
-using Convergence.Hosting;
 using Convergence.Intake;
 using Convergence.Journal;
 using Convergence.Options;

@@ -108,7 +108,8 @@ public sealed class PortalServerTests : IDisposable
     {
         var folder = Repo.NewTempFolder("portal-refuse");
         using var portal = PortalProcess.Start(folder);
-        var get = await _http.SendAsync(portal.Request(HttpMethod.Get, "notify"));
+        using var getRequest = portal.Request(HttpMethod.Get, "notify");
+        var get = await _http.SendAsync(getRequest);
         Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
         Assert.Equal("POST", string.Join(",", get.Content.Headers.Allow));
         using (var postPage = portal.Request(HttpMethod.Post, "/"))
@@ -130,7 +131,8 @@ public sealed class PortalServerTests : IDisposable
         foreign.Headers.Add("Origin", "http://example.com");
         Assert.Equal(HttpStatusCode.Forbidden, (await _http.SendAsync(foreign)).StatusCode);
 
-        Assert.Equal(HttpStatusCode.NotFound, (await _http.SendAsync(portal.Request(HttpMethod.Get, "favicon.ico"))).StatusCode);
+        using var unknown = portal.Request(HttpMethod.Get, "favicon.ico");
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.SendAsync(unknown)).StatusCode);
         Assert.Equal(string.Empty, portal.Notifications());
     }
 

@@ -3,7 +3,6 @@ using Convergence.Journal;
 using Convergence.Status;
 using Convergence.Tests.Infrastructure;
 using Convergence.Tests.Status;
-using Microsoft.Playwright;
 
 namespace Convergence.Tests.Browser;
 

@@ -24,12 +24,13 @@ public sealed class BuiltInCommandsTests
     [Fact]
     public void ABurst_IsAppliedOnePerBoundaryInArrivalOrder_ByTheLoopAndByTheMathNetAdapterAlike()
     {
-        using var loopHost = Host("loop", out var loopOptions);
+        using var log = new JobLog(writer: TextWriter.Null);
+        using var loopHost = Host("loop", log, out var loopOptions);
         Send(loopHost, loopOptions, Burst, 5);
         var loopResult = new ControlLoop(new GeometricSolver(factor: 0.9999), new SingleProcessCoordinator(), loopOptions with { Tolerance = 1e-9, Sync = SyncPolicy.Every(1) }, loopHost.Services).Run();
         var loopEntries = loopHost.Journal.Snapshot();
 
-        using var mathNetHost = Host("mathnet", out var mathNetOptions);
+        using var mathNetHost = Host("mathnet", log, out var mathNetOptions);
         Send(mathNetHost, mathNetOptions, Burst, 5);
         var criterion = new SteeringStopCriterion(1e-9, mathNetHost);
         var residual = Vector<double>.Build.Dense(4, 1.0);
@@ -76,7 +77,7 @@ public sealed class BuiltInCommandsTests
         Assert.Equal(mathNetApplied[0] + 4, mathNetApplied[^1]);
     }
 
-    private static ServiceHost Host(string label, out RunOptions options)
+    private static ServiceHost Host(string label, JobLog log, out RunOptions options)
     {
         options = new RunOptions
         {
@@ -84,7 +85,7 @@ public sealed class BuiltInCommandsTests
             PollInterval = TimeSpan.FromMilliseconds(5),
             StatusInterval = TimeSpan.FromSeconds(30),
         };
-        return ServiceHost.Start(options, new JobLog(writer: TextWriter.Null), "geometric");
+        return ServiceHost.Start(options, log, "geometric");
     }
 
     /// <summary>Appends the messages as a second process would (one O_APPEND write) and waits until all were received.</summary>

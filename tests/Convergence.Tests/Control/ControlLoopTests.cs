@@ -15,7 +15,7 @@ namespace Convergence.Tests.Control;
 public sealed class ControlLoopTests
 {
     private static RunOptions Options(double tolerance = 1e-3, long max = 1_000_000, SyncPolicy? sync = null) =>
-        new RunOptions { Tolerance = tolerance, MaxIterations = max, Sync = sync ?? SyncPolicy.Every(7), ServiceDirectory = "/nonexistent" }.Validate();
+        new RunOptions { Tolerance = tolerance, MaxIterations = max, Sync = sync ?? SyncPolicy.Every(7), ServiceDirectory = "/nonexistent" };
 
     [Theory]
     [InlineData("adaptive")]

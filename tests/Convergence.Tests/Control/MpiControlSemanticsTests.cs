@@ -51,7 +51,7 @@ public sealed class MpiControlSemanticsTests : ControlSemanticsContract
         using var job = StartJob(service, "--tolerance", "-3");
         Assert.Equal(2, job.WaitForExit(TimeSpan.FromSeconds(30)));
         var lines = job.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("convergence: tolerance must be a positive finite number, got -3 (see --help)", Assert.Single(lines));
+        Assert.Equal("convergence: --tolerance must be a positive finite number (e.g. 1e-8), got -3 (see --help)", Assert.Single(lines));
     }
 
     [Fact]

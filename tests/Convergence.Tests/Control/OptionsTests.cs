@@ -37,10 +37,10 @@ public sealed class OptionsTests
 
     [Theory]
     [InlineData(new[] { "--tolerance", "abc" }, "option --tolerance: 'abc' is not a number (e.g. 1e-8)")]
-    [InlineData(new[] { "--tolerance", "0" }, "tolerance must be a positive finite number, got 0")]
+    [InlineData(new[] { "--tolerance", "0" }, "--tolerance must be a positive finite number (e.g. 1e-8), got 0")]
     [InlineData(new[] { "--sync", "sometimes" }, "option --sync: sync policy 'sometimes' is not one of: adaptive, adaptive:<ms between syncs, 0-60000>, every:<iterations >= 1>, piggyback")]
     [InlineData(new[] { "--poll-ms" }, "option --poll-ms needs a value (MS): notifications poll interval")]
-    [InlineData(new[] { "--max-iterations", "0" }, "max iterations must be at least 1, got 0")]
+    [InlineData(new[] { "--max-iterations", "0" }, "--max-iterations must be at least 1, got 0")]
     public void BadValues_GiveOneLineErrors(string[] args, string message)
     {
         var ex = Assert.Throws<OptionsException>(() => Parse(args));

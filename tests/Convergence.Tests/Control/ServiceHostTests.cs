@@ -1,3 +1,4 @@
+using Convergence.Commands;
 using Convergence.Hosting;
 using Convergence.Options;
 using Convergence.Output;
@@ -32,6 +33,21 @@ public sealed class ServiceHostTests : IDisposable
             _log.Flush();
             return _output.ToString();
         }
+    }
+
+    [Fact]
+    public void Start_WithACustomCommandThatClashes_ThrowsAndLeavesNoFileOpen()
+    {
+        // The notifications file exists, so a tail opened before the command list is checked would hold it.
+        var notifications = Path.Combine(_service, "notifications.txt");
+        File.WriteAllText(notifications, "STOP #before\n");
+        var clash = new CustomCommand("STOP", "STOP", "clashes with the built-in STOP");
+
+        var ex = Assert.Throws<ArgumentException>(() => ServiceHost.Start(Options, _log, "own-loop", [clash]));
+
+        Assert.Contains("clashes with a built-in command", ex.Message, StringComparison.Ordinal);
+        // Right after the throw, before any finaliser could close a leaked handle: this process's descriptors.
+        Assert.Empty(OpenDescriptorsOf(notifications));
     }
 
     [Fact]
@@ -101,5 +117,28 @@ public sealed class ServiceHostTests : IDisposable
     {
         _log.Dispose();
         Directory.Delete(_service, recursive: true);
+    }
+
+    /// <summary>This process's open file descriptors that point at <paramref name="path"/> (Linux: /proc/self/fd).</summary>
+    private static List<string> OpenDescriptorsOf(string path)
+    {
+        var target = Path.GetFullPath(path);
+        var open = new List<string>();
+        foreach (var fd in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(fd).LinkTarget == target)
+                {
+                    open.Add(fd);
+                }
+            }
+            catch (IOException)
+            {
+                // The descriptor closed while we looked (another test's file): not ours.
+            }
+        }
+
+        return open;
     }
 }

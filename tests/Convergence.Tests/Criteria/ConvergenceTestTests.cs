@@ -1,7 +1,6 @@
 using Convergence.Control;
 using Convergence.Coordination;
 using Convergence.Criteria;
-using Convergence.Hosting;
 using Convergence.Options;
 using Convergence.Solver;
 using Convergence.Tests.Control;
@@ -173,7 +172,7 @@ public sealed class ConvergenceTestTests
         Assert.Null(ConvergenceTests.Combine(null, defaults.RelativeTolerance, defaults.DivergenceFactor, defaults.Stagnation));
 
         var bad = Assert.Throws<OptionsException>(() => RunOptions.Parse(["--divergence-factor", "1"], out _, environment: _ => null));
-        Assert.Contains("divergence factor must be a finite number above 1", bad.Message, StringComparison.Ordinal);
+        Assert.Contains("--divergence-factor must be a finite number above 1", bad.Message, StringComparison.Ordinal);
         var badStagnation = Assert.Throws<OptionsException>(() => RunOptions.Parse(["--stagnation", "ten"], out _, environment: _ => null));
         Assert.StartsWith("option --stagnation: 'ten' is not WINDOW:FRACTION[:warn]", badStagnation.Message, StringComparison.Ordinal);
     }
@@ -239,7 +238,7 @@ public sealed class ConvergenceTestTests
     }
 
     private static RunOptions Options(string sync) =>
-        new RunOptions { Tolerance = 1e-12, MaxIterations = 1_000, Sync = SyncPolicy.Parse(sync), ServiceDirectory = "/nonexistent" }.Validate();
+        new RunOptions { Tolerance = 1e-12, MaxIterations = 1_000, Sync = SyncPolicy.Parse(sync), ServiceDirectory = "/nonexistent" };
 
     private sealed class TestedSolver(IConvergenceTest test) : IIterativeSolver
     {

@@ -94,8 +94,17 @@ public abstract class SteerableExampleContract : IDisposable
 
     public void Dispose()
     {
-        Directory.Delete(Service, recursive: true);
+        Dispose(disposing: true);
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Removes the service folder; an example's test class that owns more overrides this and calls it.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Directory.Delete(Service, recursive: true);
+        }
     }
 
     protected RunningProcess Start(IEnumerable<string> arguments) =>

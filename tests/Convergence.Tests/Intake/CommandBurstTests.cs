@@ -24,7 +24,7 @@ public sealed partial class CommandBurstTests : IDisposable
     public void BurstOfTenCommandsBecomesTenAppliedCommandsInArrivalOrder()
     {
         var solver = new RelaxationSolver();
-        var output = new StringWriter();
+        using var output = new StringWriter();
         using var log = new JobLog(writer: TextWriter.Synchronized(output));
         var options = new RunOptions
         {

@@ -1,5 +1,4 @@
 using Convergence.Commands;
-using Convergence.Hosting;
 using Convergence.MathNet;
 using Convergence.Options;
 using Convergence.Output;

@@ -38,27 +38,7 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
         var root = Encoding.UTF8.GetBytes(Repo.Root);
         foreach (var (id, files) in expected)
         {
-            using var zip = ZipFile.OpenRead(feed.Package(id));
-            var entries = zip.Entries.Select(e => e.FullName).Where(n => !n.StartsWith("package/services/metadata/", StringComparison.Ordinal) && n != $"{id}.nuspec").Order(StringComparer.Ordinal).ToList();
-            Assert.Equal([.. packaging.Concat(files).Order(StringComparer.Ordinal)], entries);
-            Assert.Equal(File.ReadAllText(Path.Combine(Repo.Root, "LICENSE")), Read(zip, "LICENSE"));
-            Assert.StartsWith($"# {id}", Read(zip, "README.md"), StringComparison.Ordinal);
-
-            var nuspec = XDocument.Parse(Read(zip, $"{id}.nuspec"));
-            string? Meta(string name) => nuspec.Descendants().FirstOrDefault(e => e.Name.LocalName == name)?.Value;
-            Assert.Equal(feed.Version, Meta("version"));
-            Assert.Equal("MIT", Meta("license"));
-            Assert.Equal("README.md", Meta("readme"));
-            Assert.False(string.IsNullOrWhiteSpace(Meta("description")), id);
-            Assert.StartsWith("https://", Meta("projectUrl"), StringComparison.Ordinal);
-
-            // One version for all: every dependency on a sibling package names this same version.
-            foreach (var dependency in nuspec.Descendants().Where(e => e.Name.LocalName == "dependency" && e.Attribute("id")!.Value.StartsWith("Convergence", StringComparison.Ordinal)))
-            {
-                Assert.Equal(feed.Version, dependency.Attribute("version")!.Value);
-            }
-
-            AssertNoRepositoryPath(zip, root, id);
+            AssertPackage(id, files, packaging, root);
         }
 
         foreach (var id in new[] { "Convergence", "Convergence.Mpi", "Convergence.MathNet", "Convergence.Tool" })
@@ -113,6 +93,32 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
         var (_, finalStatus, _) = Tool(convergence, ["status", "--service", service]);
         Assert.Contains("state      Stopped", finalStatus, StringComparison.Ordinal);
         Assert.Contains("outcome=STOPPED", finalStatus, StringComparison.Ordinal);
+    }
+
+    /// <summary>One package's files, metadata and sibling versions, and that it names no path of this checkout.</summary>
+    private void AssertPackage(string id, string[] files, string[] packaging, byte[] root)
+    {
+        using var zip = ZipFile.OpenRead(feed.Package(id));
+        var entries = zip.Entries.Select(e => e.FullName).Where(n => !n.StartsWith("package/services/metadata/", StringComparison.Ordinal) && n != $"{id}.nuspec").Order(StringComparer.Ordinal).ToList();
+        Assert.Equal([.. packaging.Concat(files).Order(StringComparer.Ordinal)], entries);
+        Assert.Equal(File.ReadAllText(Path.Combine(Repo.Root, "LICENSE")), Read(zip, "LICENSE"));
+        Assert.StartsWith($"# {id}", Read(zip, "README.md"), StringComparison.Ordinal);
+
+        var nuspec = XDocument.Parse(Read(zip, $"{id}.nuspec"));
+        string? Meta(string name) => nuspec.Descendants().FirstOrDefault(e => e.Name.LocalName == name)?.Value;
+        Assert.Equal(feed.Version, Meta("version"));
+        Assert.Equal("MIT", Meta("license"));
+        Assert.Equal("README.md", Meta("readme"));
+        Assert.False(string.IsNullOrWhiteSpace(Meta("description")), id);
+        Assert.StartsWith("https://", Meta("projectUrl"), StringComparison.Ordinal);
+
+        // One version for all: every dependency on a sibling package names this same version.
+        foreach (var dependency in nuspec.Descendants().Where(e => e.Name.LocalName == "dependency" && e.Attribute("id")!.Value.StartsWith("Convergence", StringComparison.Ordinal)))
+        {
+            Assert.Equal(feed.Version, dependency.Attribute("version")!.Value);
+        }
+
+        AssertNoRepositoryPath(zip, root, id);
     }
 
     [Fact]

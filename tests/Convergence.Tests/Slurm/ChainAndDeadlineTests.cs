@@ -16,7 +16,7 @@ namespace Convergence.Tests.Slurm;
 public sealed class ChainAndDeadlineTests
 {
     private static RunOptions Chained(int link, int max, string? next = "42") =>
-        new RunOptions { ServiceDirectory = "/nonexistent", ChainLink = link, ChainMax = max, ChainNextJob = next }.Validate();
+        new RunOptions { ServiceDirectory = "/nonexistent", ChainLink = link, ChainMax = max, ChainNextJob = next };
 
     private static RunResult Stopped(StopCause cause, long total = 500) =>
         new(RunOutcome.Stopped, total, total, 0.5, 1e-9, TimeSpan.FromSeconds(1), 0, "stopped") { StopCause = cause };
@@ -134,7 +134,7 @@ public sealed class ChainAndDeadlineTests
         Assert.Equal(SignalAction.Deadline, SignalMap.Parse("USR1=deadline").Entries.Single().Action);
         using var votes = new SignalVotes(SignalMap.None, _ => { });
         var solver = new GeometricSolver(factor: 0.999) { OnIterate = i => { if (i == 18) { votes.Raise(SignalAction.Deadline); } } };
-        var options = new RunOptions { Tolerance = 1e-12, Sync = SyncPolicy.Every(5), ServiceDirectory = "/nonexistent" }.Validate();
+        var options = new RunOptions { Tolerance = 1e-12, Sync = SyncPolicy.Every(5), ServiceDirectory = "/nonexistent" };
 
         var result = new ControlLoop(solver, new SingleProcessCoordinator(), options, null, new RunEvents(votes, null, null, null)).Run();
 
