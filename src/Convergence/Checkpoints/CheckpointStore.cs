@@ -79,7 +79,8 @@ public sealed class CheckpointStore
 
     /// <summary>
     /// Writes <paramref name="rank"/>'s part of checkpoint <paramref name="id"/> durably; <paramref name="write"/>
-    /// gets a stream that hashes as it goes. Returns the part as the manifest will name it.
+    /// gets a stream onto the file, which is hashed while it is flushed to disk. Returns the part as the
+    /// manifest will name it.
     /// </summary>
     /// <remarks>
     /// In place, without a temporary file and rename: the manifest, written only after every part is on disk,
@@ -96,12 +97,19 @@ public sealed class CheckpointStore
         var path = Path.Combine(folder, name);
         try
         {
-            using var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None);
-            var stream = new HashingWriteStream(file);
-            write(stream);
-            var sha = stream.FinishHash();
-            RandomAccess.FlushToDisk(file);
-            return new CheckpointPart(rank, name, stream.Length, sha);
+            // Read and write: the part is hashed by reading it back while it is flushed (see HashingWriteStream).
+            using var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+            using var stream = new HashingWriteStream(file);
+            try
+            {
+                write(stream);
+                var sha = stream.FlushAndHash();
+                return new CheckpointPart(rank, name, stream.Length, sha);
+            }
+            finally
+            {
+                stream.Release();
+            }
         }
         catch
         {
