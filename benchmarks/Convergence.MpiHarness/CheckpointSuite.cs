@@ -113,20 +113,29 @@ internal sealed class CheckpointSuite(ICoordinator world, HarnessOptions options
         manager.Initialize();
         var state = new ControlLoopState { Tolerance = 1e-6, Residual = 1 };
         var raw = new List<double>();
+        var rawOverwrite = new List<double>();
         var checkpoint = new List<double>();
         var ratios = new List<double>();
         var pruning = new List<double>();
         var ratiosWithPruning = new List<double>();
+        // The same bytes written over a file that already holds as many: what a checkpoint costs once it
+        // reuses a pruned checkpoint's parts (CheckpointStore.SpareFolder), shown beside the target's baseline.
+        var reused = Path.Combine(rawFolder, FormattableString.Invariant($"rank-{world.Rank:D5}.reused"));
+        RawWrite(reused, payload);
         for (var r = 0; r < repeats + 1; r++)
         {
-            // Alternating which goes first, so neither always meets the other's writeback.
-            var rawFirst = r % 2 == 0;
-            double rawMs = 0, ckptMs = 0, pruneMs = 0;
-            for (var pass = 0; pass < 2; pass++)
+            // Rotating which goes first, so none always meets another's writeback.
+            double rawMs = 0, overwriteMs = 0, ckptMs = 0, pruneMs = 0;
+            for (var pass = 0; pass < 3; pass++)
             {
-                if ((pass == 0) == rawFirst)
+                var which = (pass + r) % 3;
+                if (which == 0)
                 {
                     rawMs = Timed(() => RawWrite(Path.Combine(rawFolder, FormattableString.Invariant($"rank-{world.Rank:D5}-{r}.raw")), payload));
+                }
+                else if (which == 1)
+                {
+                    overwriteMs = Timed(() => RawOverwrite(reused, payload));
                 }
                 else
                 {
@@ -139,7 +148,7 @@ internal sealed class CheckpointSuite(ICoordinator world, HarnessOptions options
                 }
             }
 
-            foreach (var stale in Directory.EnumerateFiles(rawFolder, FormattableString.Invariant($"rank-{world.Rank:D5}-*")))
+            foreach (var stale in Directory.EnumerateFiles(rawFolder, FormattableString.Invariant($"rank-{world.Rank:D5}-*.raw")))
             {
                 File.Delete(stale);
             }
@@ -147,6 +156,7 @@ internal sealed class CheckpointSuite(ICoordinator world, HarnessOptions options
             if (r > 0)
             {
                 raw.Add(rawMs);
+                rawOverwrite.Add(overwriteMs);
                 checkpoint.Add(ckptMs);
                 ratios.Add(ckptMs / rawMs);
                 pruning.Add(pruneMs);
@@ -162,6 +172,7 @@ internal sealed class CheckpointSuite(ICoordinator world, HarnessOptions options
 
         table.AppendLine(CultureInfo.InvariantCulture, $"Checkpoint throughput at np {world.Size}: {bytesPerRank} bytes per rank ({world.Size * (long)bytesPerRank} in all) in {root}, median of {repeats} interleaved pairs, slowest rank");
         table.AppendLine(CultureInfo.InvariantCulture, $"raw parallel write+fsync (per rank: write, fsync, close)   {Statistics.Median(raw),8:F1} ms");
+        table.AppendLine(CultureInfo.InvariantCulture, $"raw overwrite+fsync of a file of that size (same file)     {Statistics.Median(rawOverwrite),8:F1} ms");
         table.AppendLine(CultureInfo.InvariantCulture, $"checkpoint (parts, SHA-256, fsyncs, gather, manifest)     {Statistics.Median(checkpoint),8:F1} ms");
         table.AppendLine(CultureInfo.InvariantCulture, $"background pruning still running after it (waited for)   {Statistics.Median(pruning),8:F1} ms");
         table.AppendLine(CultureInfo.InvariantCulture, $"ratio checkpoint/raw, median of pairs                     {Statistics.Median(ratios),8:F2}  (p25 {Statistics.Percentile(ratios, 25):F2}, p75 {Statistics.Percentile(ratios, 75):F2}; target <= 1.25)");
@@ -180,6 +191,13 @@ internal sealed class CheckpointSuite(ICoordinator world, HarnessOptions options
     private static void RawWrite(string path, byte[] payload)
     {
         using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        stream.Write(payload);
+        stream.Flush(flushToDisk: true);
+    }
+
+    private static void RawOverwrite(string path, byte[] payload)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None, 1 << 16);
         stream.Write(payload);
         stream.Flush(flushToDisk: true);
     }

@@ -46,7 +46,7 @@ internal sealed class HashingWriteStream : Stream
     }
 
     /// <summary>
-    /// Writes what is still buffered, then flushes the file to disk on a worker thread while this thread reads
+    /// Writes what is still buffered, cuts the file to what was written, then flushes the file to disk on a worker thread while this thread reads
     /// it back and hashes it; returns when both are done with the SHA-256 of everything written, lower-case
     /// hex. Ends the stream.
     /// </summary>
@@ -56,6 +56,13 @@ internal sealed class HashingWriteStream : Stream
         ObjectDisposedException.ThrowIf(_closed || _buffer is null, this);
         WriteBuffered();
         _closed = true;
+
+        // A reused part (see CheckpointStore.WritePart) may be longer than what was written now.
+        if (RandomAccess.GetLength(_file) > _length)
+        {
+            RandomAccess.SetLength(_file, _length);
+        }
+
         var flush = Task.Run(() => RandomAccess.FlushToDisk(_file));
         try
         {
