@@ -49,6 +49,9 @@ public sealed class CheckpointStore
     /// <summary>The checkpoint folder, absolute.</summary>
     public string Root { get; }
 
+    /// <summary>Test hook: runs with the checkpoint's id before its manifest is written (may block or throw an IOException).</summary>
+    internal Action<long>? BeforeManifest { get; init; }
+
     /// <summary>The folder of checkpoint <paramref name="id"/>.</summary>
     public string FolderOf(long id) => Path.Combine(Root, Prefix + id.ToString("D8", CultureInfo.InvariantCulture));
 
@@ -140,6 +143,7 @@ public sealed class CheckpointStore
     /// </summary>
     public void WriteManifest(CheckpointManifest manifest)
     {
+        BeforeManifest?.Invoke(manifest.Id);
         var folder = FolderOf(manifest.Id);
         var bytes = Encoding.UTF8.GetBytes(manifest.Format());
         AtomicFile.Write(Path.Combine(folder, ManifestName), stream =>
