@@ -131,7 +131,7 @@ public sealed class CheckpointManager
     public string Write(ControlLoopState state, string reason)
     {
         var started = Stopwatch.GetTimestamp();
-        WaitForPruning();
+        WaitForBackground();
         var id = _nextId++;
         var rank = _coordinator.Rank;
         var isRoot = rank == 0;
@@ -383,13 +383,34 @@ public sealed class CheckpointManager
     };
 
     /// <summary>
-    /// Waits until rank 0's background work after the newest checkpoint is done: its manifest, when the job
-    /// went on after it (then <see cref="Last"/> and <see cref="Written"/> count it, if it succeeded), and the
-    /// removal of old checkpoints. Call it at the end of the job, before the result names the last
-    /// checkpoint, so that it is complete and the folder holds what <c>--checkpoint-keep</c> says. Not
-    /// collective; returns at once on the other ranks.
+    /// The job's end: waits for rank 0's background work (<see cref="WaitForBackground"/>), then removes the
+    /// spare parts kept for reuse (<see cref="CheckpointStore.SpareFolder"/>), so the folder holds what
+    /// <c>--checkpoint-keep</c> says. Call it once, before the result names the last checkpoint. Not
+    /// collective; on the other ranks it returns at once.
     /// </summary>
     public void WaitForPruning()
+    {
+        WaitForBackground();
+        if (_coordinator.Rank == 0)
+        {
+            try
+            {
+                _store.RemoveSpare();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _log($"checkpoints: could not remove the spare parts {_store.SpareFolder}: {ex.Message} (the next job's first checkpoint reuses or removes them)");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until rank 0's background work after the newest checkpoint is done: its manifest, when the job
+    /// went on after it (then <see cref="Last"/> and <see cref="Written"/> count it, if it succeeded), and the
+    /// removal of old checkpoints. The next checkpoint, a restore and a resume call it first. Not collective;
+    /// on the other ranks it returns at once.
+    /// </summary>
+    public void WaitForBackground()
     {
         if (_background is { } background)
         {
@@ -451,7 +472,7 @@ public sealed class CheckpointManager
     /// </summary>
     private (CheckpointManifest? Manifest, string Why) LoadNewest()
     {
-        WaitForPruning();
+        WaitForBackground();
         var isRoot = _coordinator.Rank == 0;
         var candidates = isRoot ? new Queue<long>(_store.ListIds()) : null;
         var skipped = 0;

@@ -285,6 +285,16 @@ public sealed class CheckpointStore
         return removed;
     }
 
+    /// <summary>Removes the spare folder and what it holds, if there is one (at the job's end).</summary>
+    /// <exception cref="IOException">It could not be removed.</exception>
+    public void RemoveSpare()
+    {
+        if (Directory.Exists(SpareFolder))
+        {
+            Directory.Delete(SpareFolder, recursive: true);
+        }
+    }
+
     /// <summary>Moves this rank's part of the spare folder to <paramref name="path"/>, if there is one.</summary>
     private void TakeSpare(string name, string path)
     {
