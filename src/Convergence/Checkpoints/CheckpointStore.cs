@@ -91,8 +91,7 @@ public sealed class CheckpointStore
 
     /// <summary>
     /// Writes <paramref name="rank"/>'s part of checkpoint <paramref name="id"/> durably; <paramref name="write"/>
-    /// gets a stream onto the file, which is hashed while it is flushed to disk. Returns the part as the
-    /// manifest will name it.
+    /// gets a stream that hashes as it goes. Returns the part as the manifest will name it.
     /// </summary>
     /// <remarks>
     /// In place, without a temporary file and rename: the manifest, written only after every part is on disk,
@@ -114,9 +113,8 @@ public sealed class CheckpointStore
         TakeSpare(name, path);
         try
         {
-            // Read and write: the part is hashed by reading it back while it is flushed (see HashingWriteStream).
             // OpenOrCreate, not Create: a reused file keeps its blocks and is cut to length after the write.
-            using var file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            using var file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None);
             using var stream = new HashingWriteStream(file);
             try
             {

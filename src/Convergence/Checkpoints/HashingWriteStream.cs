@@ -1,34 +1,42 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 
 namespace Convergence.Checkpoints;
 
 /// <summary>
-/// A write-only stream onto a part's file that counts what the solver writes and, at the end, flushes the
-/// file to disk and computes its SHA-256 at the same time (<see cref="FlushAndHash"/>). It writes with
-/// positional writes on the file's handle (no FileStream buffer copy for large writes). Disposing it keeps
-/// the file open (the framework still flushes it); <see cref="Release"/> returns its buffer.
+/// A write-only stream onto a part's file that counts and hashes what the solver writes, so a part's size
+/// and SHA-256 cost no second read. It writes with positional writes on the file's handle (no FileStream
+/// buffer copy for large writes) and, on Linux, starts the device write of each chunk at once, so the disk
+/// works while the next chunk is hashed. Disposing it keeps the file open (the framework still flushes it);
+/// <see cref="FlushAndHash"/> ends it and <see cref="Release"/> returns its buffer.
 /// </summary>
 /// <remarks>
 /// Small writes are gathered in a 1 MiB buffer (a solver may write a value at a time); large ones go to the
-/// file in 1 MiB chunks straight from the caller's memory. The hash is not taken as the solver writes: a
-/// flush waits for the device, hashing needs the CPU, so hashing the file back from the page cache while
-/// another thread waits in the flush hides most of SHA-256's cost (measured in benchmarks/RESULTS.md).
-/// What is hashed is what the file holds, read back, so the checksum covers the bytes the disk gets.
-/// Not thread-safe: one writer, the loop's thread; the flush thread only calls fsync on the handle.
+/// file in 1 MiB chunks straight from the caller's memory. Each chunk is written, its writeback started
+/// (<c>sync_file_range</c> with <c>SYNC_FILE_RANGE_WRITE</c>: a hint that queues the pages for the device
+/// and returns; durability still comes from the fsync at the end), then hashed: SHA-256 needs the CPU, the
+/// device write does not, so they overlap and the final fsync finds most pages already written (measured in
+/// benchmarks/RESULTS.md). Not thread-safe: one writer, the loop's thread.
 /// </remarks>
-internal sealed class HashingWriteStream : Stream
+internal sealed partial class HashingWriteStream : Stream
 {
     private const int ChunkBytes = 1 << 20;
 
+    // SYNC_FILE_RANGE_WRITE: start writing the range's dirty pages, do not wait.
+    private const uint StartWriteback = 2;
+
+    private static readonly bool HintWriteback = OperatingSystem.IsLinux();
+
     private readonly SafeFileHandle _file;
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
     private int _buffered;
     private long _length;
     private bool _closed;
 
-    /// <summary>Writes onto <paramref name="file"/> (opened for reading and writing) from offset 0.</summary>
+    /// <summary>Writes onto <paramref name="file"/> from offset 0.</summary>
     public HashingWriteStream(SafeFileHandle file) => _file = file;
 
     public override bool CanRead => false;
@@ -46,39 +54,29 @@ internal sealed class HashingWriteStream : Stream
     }
 
     /// <summary>
-    /// Writes what is still buffered, cuts the file to what was written, then flushes the file to disk on a worker thread while this thread reads
-    /// it back and hashes it; returns when both are done with the SHA-256 of everything written, lower-case
-    /// hex. Ends the stream.
+    /// Writes what is still buffered, cuts the file to what was written (a reused part may be longer), flushes
+    /// it to disk and returns the SHA-256 of everything written, lower-case hex. Ends the stream.
     /// </summary>
-    /// <exception cref="IOException">The write, the flush or the read-back failed, or the file changed size meanwhile.</exception>
+    /// <exception cref="IOException">The write or the flush failed.</exception>
     public string FlushAndHash()
     {
         ObjectDisposedException.ThrowIf(_closed || _buffer is null, this);
         WriteBuffered();
         _closed = true;
-
-        // A reused part (see CheckpointStore.WritePart) may be longer than what was written now.
         if (RandomAccess.GetLength(_file) > _length)
         {
             RandomAccess.SetLength(_file, _length);
         }
 
-        var flush = Task.Run(() => RandomAccess.FlushToDisk(_file));
-        try
-        {
-            return HashBack(_buffer);
-        }
-        finally
-        {
-            // Waited for on every path: the caller closes the handle next, and a failed flush must surface.
-            flush.GetAwaiter().GetResult();
-        }
+        RandomAccess.FlushToDisk(_file);
+        return Convert.ToHexStringLower(_hash.GetHashAndReset());
     }
 
-    /// <summary>Returns the pooled buffer; the stream cannot be written after. Safe to call more than once.</summary>
+    /// <summary>Returns the pooled buffer and the hash; the stream cannot be written after. Safe to call more than once.</summary>
     public void Release()
     {
         _closed = true;
+        _hash.Dispose();
         if (_buffer is not null)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
@@ -131,29 +129,9 @@ internal sealed class HashingWriteStream : Stream
 
     protected override void Dispose(bool disposing)
     {
-        // Deliberately keeps the file open and the buffer (a solver's `using` ends here, before the flush);
-        // the framework calls Release.
+        // Deliberately keeps the file open and the hash readable (a solver's `using` ends here, before the
+        // flush); the framework calls Release.
         base.Dispose(disposing);
-    }
-
-    private string HashBack(byte[] buffer)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        long offset = 0;
-        while (offset < _length)
-        {
-            var want = (int)Math.Min(ChunkBytes, _length - offset);
-            var read = RandomAccess.Read(_file, buffer.AsSpan(0, want), offset);
-            if (read <= 0)
-            {
-                throw new IOException(FormattableString.Invariant($"checkpoint part ended at {offset} of {_length} bytes while it was being hashed (truncated by another process?)"));
-            }
-
-            hash.AppendData(buffer.AsSpan(0, read));
-            offset += read;
-        }
-
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     private void WriteBuffered()
@@ -168,6 +146,16 @@ internal sealed class HashingWriteStream : Stream
     private void WriteChunk(ReadOnlySpan<byte> chunk)
     {
         RandomAccess.Write(_file, chunk, _length);
+        if (HintWriteback)
+        {
+            // Only a hint: where the file system refuses it, the fsync at the end writes everything anyway.
+            _ = SyncFileRange(_file, _length, chunk.Length, StartWriteback);
+        }
+
+        _hash.AppendData(chunk);
         _length += chunk.Length;
     }
+
+    [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
+    private static partial int SyncFileRange(SafeFileHandle fd, long offset, long nbytes, uint flags);
 }
