@@ -169,6 +169,37 @@ public sealed class CheckpointStoreTests
         Assert.Null(store.VerifyPart(3, part));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void ASpareFromAJobWithFourRanks_GivesEachRankOfTheNextJobItsOwnPart_AndTheRestGoesWithTheNextPrune(int ranks)
+    {
+        var store = new CheckpointStore(Repo.NewTempFolder($"ckpt-spare-ranks-{ranks}"));
+        foreach (var id in new long[] { 1, 2 })
+        {
+            var parts = Enumerable.Range(0, 4).Select(r => store.WritePart(id, r, s => s.Write(Payload))).ToArray();
+            store.WriteManifest(Manifest(id, parts));
+        }
+
+        store.Prune(1, newest: 2);
+        Assert.Equal(Enumerable.Range(0, 4).Select(CheckpointStore.PartName), Directory.GetFiles(store.SpareFolder).Select(Path.GetFileName).Order());
+
+        // The next job has `ranks` ranks: each takes its own part of the spare, the others' stay there.
+        var data = Enumerable.Range(0, 5000).Select(i => (byte)(i * 11)).ToArray();
+        var next = Enumerable.Range(0, ranks).Select(r => store.WritePart(3, r, s => s.Write(data))).ToArray();
+
+        Assert.Equal(Enumerable.Range(ranks, 4 - ranks).Select(CheckpointStore.PartName), Directory.GetFiles(store.SpareFolder).Select(Path.GetFileName).Order());
+        Assert.All(next, p => Assert.Null(store.VerifyPart(3, p)));
+        Assert.All(next, p => Assert.Equal(data, File.ReadAllBytes(Path.Combine(store.FolderOf(3), p.FileName))));
+        store.WriteManifest(Manifest(3, next));
+        store.Prune(1, newest: 3);
+        Assert.Equal([3L], store.ListIds());
+        Assert.Equal(Enumerable.Range(0, 4).Select(CheckpointStore.PartName), Directory.GetFiles(store.SpareFolder).Select(Path.GetFileName).Order());
+        store.RemoveSpare();
+        Assert.False(Directory.Exists(store.SpareFolder));
+    }
+
     [Fact]
     public void ManifestInACopiedFolder_IsRefused()
     {
