@@ -18,11 +18,12 @@ namespace Convergence.Checkpoints;
 /// before any rank reads its part.
 /// </summary>
 /// <remarks>
-/// Every public method except <see cref="ResultFields"/> and <see cref="WaitForPruning"/> is collective: all
-/// ranks call it at the same iteration, on the loop's thread. Disk errors never split the ranks: a rank that
-/// fails to write or verify its part says so in the same gather, and every rank then takes the same decision
-/// (the checkpoint is abandoned, or an older one is tried). Each collective sends a constant amount per rank;
-/// only rank 0's gather buffer grows with the rank count.
+/// Every public method except <see cref="ResultFields"/>, <see cref="WaitForBackground"/> and
+/// <see cref="WaitForPruning"/> is collective: all ranks call it at the same iteration, on the loop's
+/// thread. Disk errors never split the ranks: a rank that fails to write or verify its part says so in the
+/// same gather, and every rank then takes the same decision (the checkpoint is abandoned, or an older one is
+/// tried). Each collective sends a constant amount per rank; only rank 0's gather buffer grows with the rank
+/// count.
 /// A checkpoint after which the job goes on (periodic, <c>CHECKPOINT</c>, SIGUSR1) is completed on rank 0's
 /// background thread: the manifest (the commit point), the folder flushes, then the pruning, while the loop
 /// iterates. It counts as complete (<see cref="Last"/>, <see cref="Written"/>, the page, the log's
