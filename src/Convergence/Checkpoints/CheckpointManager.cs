@@ -18,11 +18,20 @@ namespace Convergence.Checkpoints;
 /// before any rank reads its part.
 /// </summary>
 /// <remarks>
-/// Every public method except <see cref="ResultFields"/> is collective: all ranks call it at the same
-/// iteration, on the loop's thread. Disk errors never split the ranks: a rank that fails to write or
-/// verify its part says so in the same gather, and every rank then takes the same decision (the
-/// checkpoint is abandoned, or an older one is tried). Each collective sends a constant amount per rank;
-/// only rank 0's gather buffer grows with the rank count.
+/// Every public method except <see cref="ResultFields"/>, <see cref="WaitForBackground"/> and
+/// <see cref="WaitForPruning"/> is collective: all ranks call it at the same iteration, on the loop's
+/// thread. Disk errors never split the ranks: a rank that fails to write or verify its part says so in the
+/// same gather, and every rank then takes the same decision (the checkpoint is abandoned, or an older one is
+/// tried). Each collective sends a constant amount per rank; only rank 0's gather buffer grows with the rank
+/// count.
+/// A checkpoint after which the job goes on (periodic, <c>CHECKPOINT</c>, SIGUSR1) is completed on rank 0's
+/// background thread: the manifest (the commit point), the folder flushes, then the pruning, while the loop
+/// iterates. It counts as complete (<see cref="Last"/>, <see cref="Written"/>, the page, the log's
+/// <c>complete</c> line) only once its manifest is durable, and everything that reads "the last checkpoint"
+/// waits for it first: the next checkpoint, a restore, the job's end (<see cref="WaitForPruning"/>). A
+/// checkpoint after which the job ends (stop, signal stop, deadline, advance signal, or any other reason)
+/// writes its manifest before <see cref="Write"/> returns. A crash before the manifest is durable leaves the
+/// previous complete checkpoint the newest: nothing older is pruned before that.
 /// </remarks>
 public sealed class CheckpointManager : ICheckpointHandler
 {
@@ -51,7 +60,10 @@ public sealed class CheckpointManager : ICheckpointHandler
     private readonly double[] _table;
     private long _nextId;
     private int _incompatible;
-    private Task? _pruning;
+
+    // Rank 0: the background completion of the newest checkpoint (its manifest when the manifest is written
+    // there and succeeded, else null) and the pruning after it.
+    private Task<CheckpointManifest?>? _background;
 
     /// <summary>Prepares checkpoints in <paramref name="store"/>; nothing is read or written until <see cref="Initialize"/>.</summary>
     /// <param name="store">The checkpoint folder.</param>
@@ -83,10 +95,14 @@ public sealed class CheckpointManager : ICheckpointHandler
     /// <summary>This job's compatibility key: the solver's, or <c>solver=</c> and its name when it gives none.</summary>
     public string Key => _key;
 
-    /// <summary>The newest complete checkpoint this job wrote or resumed from; null if none.</summary>
+    /// <summary>
+    /// The newest complete checkpoint this job wrote or resumed from; null if none. On rank 0 a checkpoint
+    /// counts once its manifest is durable (after <see cref="WaitForPruning"/> when it completed in the
+    /// background); on the other ranks once every part is written (the manifest is rank 0's).
+    /// </summary>
     public CheckpointManifest? Last { get; private set; }
 
-    /// <summary>Checkpoints completed by this job.</summary>
+    /// <summary>Checkpoints completed by this job (counted as <see cref="Last"/> is).</summary>
     public int Written { get; private set; }
 
     /// <summary>Collective: agrees on the next checkpoint number (after every folder already there) and reports what the folder holds.</summary>
@@ -108,12 +124,15 @@ public sealed class CheckpointManager : ICheckpointHandler
 
     /// <summary>
     /// Collective: writes a checkpoint of <paramref name="state"/> and this rank's solver. Returns a one-line
-    /// note (complete, or why not); a failed write leaves the previous checkpoint as the newest complete one.
+    /// note (complete; written and completing in the background; or why not); a failed write leaves the
+    /// previous checkpoint as the newest complete one. The job goes on after <paramref name="reason"/>
+    /// <c>periodic</c>, <c>command</c> and <c>signal</c>, so those complete in the background (see the remarks);
+    /// any other reason completes before this returns.
     /// </summary>
     public string Write(ControlLoopState state, string reason)
     {
         var started = Stopwatch.GetTimestamp();
-        WaitForPruning();
+        WaitForBackground();
         var id = _nextId++;
         var rank = _coordinator.Rank;
         var isRoot = rank == 0;
@@ -155,15 +174,18 @@ public sealed class CheckpointManager : ICheckpointHandler
             else
             {
                 manifest = NewManifest(id, state, reason, Unpack(_table));
-                try
+                if (!GoesOnAfter(reason))
                 {
-                    _store.WriteManifest(manifest);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    verdict = VerdictNotComplete;
-                    note = $"checkpoint {name} not complete: manifest not written ({ex.Message})";
-                    manifest = null;
+                    try
+                    {
+                        _store.WriteManifest(manifest);
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        verdict = VerdictNotComplete;
+                        note = ManifestFailed(name, ex);
+                        manifest = null;
+                    }
                 }
             }
         }
@@ -180,21 +202,71 @@ public sealed class CheckpointManager : ICheckpointHandler
             return note;
         }
 
-        // Every rank keeps the same counters; only rank 0 has the checksums, the others keep what they need.
-        Last = manifest ?? NewManifest(id, state, reason, []);
-        Written++;
         if (!isRoot)
         {
-            return $"checkpoint {name} complete";
+            // Only rank 0 has the checksums, the others keep what they need.
+            Last = NewManifest(id, state, reason, []);
+            Written++;
+            return $"checkpoint {name} written";
         }
 
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        var done = FormattableString.Invariant(
-            $"checkpoint {name} complete ({reason}): iteration {state.Iteration} total {state.TotalIterations}, {Last.Ranks} parts, {Last.TotalBytes} bytes, {elapsed.TotalMilliseconds:0.#} ms");
-        _log(done);
-        _live?.RecordCheckpoint(Describe(Last));
-        StartPruning(id);
+        if (GoesOnAfter(reason))
+        {
+            // The commit point off the loop's path: the manifest, the flushes and the pruning run on a
+            // background thread (file operations only, no MPI), waited for by whatever reads the checkpoint.
+            var pending = manifest!;
+            _background = Task.Run(() => Complete(pending, started));
+            return FormattableString.Invariant(
+                $"checkpoint {name} written ({reason}): iteration {state.Iteration} total {state.TotalIterations}, {pending.Ranks} parts, {pending.TotalBytes} bytes, {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms; its manifest is completed in the background");
+        }
+
+        Last = manifest!;
+        Written++;
+        var done = Completed(Last, started);
+        _background = Task.Run(() =>
+        {
+            Prune(id);
+            return (CheckpointManifest?)null;
+        });
         return done;
+    }
+
+    /// <summary>True for the reasons after which the job goes on (see <see cref="Write"/>); unknown ones wait.</summary>
+    private static bool GoesOnAfter(string reason) => reason is "periodic" or "command" or "signal";
+
+    private string ManifestFailed(string name, Exception ex) =>
+        $"checkpoint {name} not complete: manifest not written ({ex.Message}); {(Last is null ? "no earlier checkpoint" : $"{CheckpointStore.NameOf(Last.Id)} stays the newest")}";
+
+    /// <summary>Rank 0: the log line, the page's record and the note of a checkpoint whose manifest is durable.</summary>
+    private string Completed(CheckpointManifest manifest, long started)
+    {
+        var done = FormattableString.Invariant(
+            $"checkpoint {CheckpointStore.NameOf(manifest.Id)} complete ({manifest.Reason}): iteration {manifest.Iteration} total {manifest.TotalIterations}, {manifest.Ranks} parts, {manifest.TotalBytes} bytes, {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.#} ms");
+        _log(done);
+        _live?.RecordCheckpoint(Describe(manifest));
+        return done;
+    }
+
+    /// <summary>
+    /// Rank 0's background thread: writes <paramref name="manifest"/> durably, then prunes. Returns it, or
+    /// null when it could not be written (the checkpoint is then incomplete, the previous one stays the
+    /// newest). Prunes only after the manifest is durable, so a crash at any moment leaves a complete one.
+    /// </summary>
+    private CheckpointManifest? Complete(CheckpointManifest manifest, long started)
+    {
+        try
+        {
+            _store.WriteManifest(manifest);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log(ManifestFailed(CheckpointStore.NameOf(manifest.Id), ex));
+            return null;
+        }
+
+        Completed(manifest, started);
+        Prune(manifest.Id);
+        return manifest;
     }
 
     /// <summary>
@@ -273,28 +345,25 @@ public sealed class CheckpointManager : ICheckpointHandler
     }
 
     /// <summary>
-    /// Rank 0: removes checkpoints beyond the newest <c>keep</c> on a background thread (file operations
+    /// Rank 0, on the background thread: removes checkpoints beyond the newest <c>keep</c> (file operations
     /// only, no MPI), so deleting a whole checkpoint's parts does not hold up the iterations. After the
     /// manifest: a crash while pruning leaves the new checkpoint complete and older ones either whole or
     /// without a manifest (ignored), never a folder that looks complete but is not.
     /// </summary>
-    private void StartPruning(long newest)
+    private void Prune(long newest)
     {
-        _pruning = Task.Run(() =>
+        try
         {
-            try
+            var removed = _store.Prune(_keep, newest);
+            if (removed.Count > 0)
             {
-                var removed = _store.Prune(_keep, newest);
-                if (removed.Count > 0)
-                {
-                    _log($"checkpoints: removed {string.Join(",", removed)} (keep {_keep})");
-                }
+                _log($"checkpoints: removed {string.Join(",", removed)} (keep {_keep})");
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                _log($"checkpoints: could not remove old checkpoints in {_store.Root}: {ex.Message} (left for the next checkpoint)");
-            }
-        });
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log($"checkpoints: could not remove old checkpoints in {_store.Root}: {ex.Message} (left for the next checkpoint)");
+        }
     }
 
     private CheckpointManifest NewManifest(long id, ControlLoopState state, string reason, IReadOnlyList<CheckpointPart> parts) => new()
@@ -318,16 +387,43 @@ public sealed class CheckpointManager : ICheckpointHandler
     string ICheckpointHandler.ResumeAtStart(ControlLoopState state) => Resume(state);
 
     /// <summary>
-    /// Waits until the removal of old checkpoints (rank 0, in the background after each checkpoint) is done;
-    /// call once at the end of the job, so the folder holds exactly what <c>--checkpoint-keep</c> says.
-    /// Not collective.
+    /// The job's end: waits for rank 0's background work (<see cref="WaitForBackground"/>), then removes the
+    /// spare parts kept for reuse (<see cref="CheckpointStore.SpareFolder"/>), so the folder holds what
+    /// <c>--checkpoint-keep</c> says. Call it once, before the result names the last checkpoint. Not
+    /// collective; on the other ranks it returns at once.
     /// </summary>
     public void WaitForPruning()
     {
-        if (_pruning is { } pruning)
+        WaitForBackground();
+        if (_coordinator.Rank == 0)
         {
-            _pruning = null;
-            pruning.Wait();
+            try
+            {
+                _store.RemoveSpare();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _log($"checkpoints: could not remove the spare parts {_store.SpareFolder}: {ex.Message} (the next job's first checkpoint reuses or removes them)");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until rank 0's background work after the newest checkpoint is done: its manifest, when the job
+    /// went on after it (then <see cref="Last"/> and <see cref="Written"/> count it, if it succeeded), and the
+    /// removal of old checkpoints. The next checkpoint, a restore and a resume call it first. Not collective;
+    /// on the other ranks it returns at once.
+    /// </summary>
+    public void WaitForBackground()
+    {
+        if (_background is { } background)
+        {
+            _background = null;
+            if (background.GetAwaiter().GetResult() is { } completed)
+            {
+                Last = completed;
+                Written++;
+            }
         }
     }
 
@@ -380,7 +476,7 @@ public sealed class CheckpointManager : ICheckpointHandler
     /// </summary>
     private (CheckpointManifest? Manifest, string Why) LoadNewest()
     {
-        WaitForPruning();
+        WaitForBackground();
         var isRoot = _coordinator.Rank == 0;
         var candidates = isRoot ? new Queue<long>(_store.ListIds()) : null;
         var skipped = 0;

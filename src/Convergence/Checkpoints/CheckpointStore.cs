@@ -29,6 +29,12 @@ public sealed class CheckpointStore
     /// </summary>
     public const string StallVariable = "CONVERGENCE_TEST_STALL_CHECKPOINT";
 
+    /// <summary>
+    /// The folder a pruned checkpoint's parts wait in to be written over by the next checkpoint (hidden, never
+    /// listed as a checkpoint, never read).
+    /// </summary>
+    public const string SpareName = ".ckpt-spare";
+
     private const string Prefix = "ckpt-";
 
     private static readonly string? Stall = Environment.GetEnvironmentVariable(StallVariable);
@@ -43,8 +49,14 @@ public sealed class CheckpointStore
     /// <summary>The checkpoint folder, absolute.</summary>
     public string Root { get; }
 
+    /// <summary>Test hook: runs with the checkpoint's id before its manifest is written (may block or throw an IOException).</summary>
+    internal Action<long>? BeforeManifest { get; init; }
+
     /// <summary>The folder of checkpoint <paramref name="id"/>.</summary>
     public string FolderOf(long id) => Path.Combine(Root, Prefix + id.ToString("D8", CultureInfo.InvariantCulture));
+
+    /// <summary>The folder whose parts the next checkpoint reuses (see <see cref="Prune"/>).</summary>
+    public string SpareFolder => Path.Combine(Root, SpareName);
 
     /// <summary>The file name of <paramref name="rank"/>'s part.</summary>
     public static string PartName(int rank) => "rank-" + rank.ToString("D5", CultureInfo.InvariantCulture) + ".part";
@@ -86,6 +98,10 @@ public sealed class CheckpointStore
     /// is what makes a checkpoint complete, and it names each part's size and SHA-256, so a part torn by a
     /// crash is never loaded. The part's name becomes durable with rank 0's flush of the folder before the
     /// manifest is final; this rank only flushes the data.
+    /// When the spare folder holds this rank's part of a pruned checkpoint, that file is moved here and written
+    /// over (then cut to the new length): overwriting blocks the file system has already allocated costs far
+    /// less at the flush than allocating new ones, and the pruning then has nothing to delete (measured in
+    /// benchmarks/RESULTS.md). Each rank moves only its own file, so no rank waits for another.
     /// </remarks>
     /// <exception cref="IOException">The disk refused (full, gone, no permission wrapped as IO).</exception>
     public CheckpointPart WritePart(long id, int rank, Action<Stream> write)
@@ -94,14 +110,22 @@ public sealed class CheckpointStore
         Directory.CreateDirectory(folder);
         var name = PartName(rank);
         var path = Path.Combine(folder, name);
+        TakeSpare(name, path);
         try
         {
-            using var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None);
+            // OpenOrCreate, not Create: a reused file keeps its blocks and is cut to length after the write.
+            using var file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None);
             using var stream = new HashingWriteStream(file);
-            write(stream);
-            var sha = stream.FinishHash();
-            RandomAccess.FlushToDisk(file);
-            return new CheckpointPart(rank, name, stream.Length, sha);
+            try
+            {
+                write(stream);
+                var sha = stream.FlushAndHash();
+                return new CheckpointPart(rank, name, stream.Length, sha);
+            }
+            finally
+            {
+                stream.Release();
+            }
         }
         catch
         {
@@ -117,6 +141,7 @@ public sealed class CheckpointStore
     /// </summary>
     public void WriteManifest(CheckpointManifest manifest)
     {
+        BeforeManifest?.Invoke(manifest.Id);
         var folder = FolderOf(manifest.Id);
         var bytes = Encoding.UTF8.GetBytes(manifest.Format());
         AtomicFile.Write(Path.Combine(folder, ManifestName), stream =>
@@ -197,6 +222,13 @@ public sealed class CheckpointStore
     /// removes incomplete folders older than <paramref name="newest"/> (left by a crash or a failed write).
     /// Returns the names removed.
     /// </summary>
+    /// <remarks>
+    /// The first folder removed is not deleted but becomes the spare folder (its manifest deleted first, every
+    /// file but the parts next, then renamed), whose parts the next checkpoint writes over; an older spare is
+    /// deleted. The spare is never a checkpoint: it is not listed, and a part moved out of it counts only once
+    /// a new manifest names its new size and SHA-256. So the folder holds at most one checkpoint's worth of
+    /// parts beyond <paramref name="keep"/>.
+    /// </remarks>
     public IReadOnlyList<string> Prune(int keep, long newest)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1);
@@ -235,7 +267,11 @@ public sealed class CheckpointStore
                     StallHere($"removing {NameOf(id)} after {NameOf(newest)}");
                 }
 
-                Directory.Delete(folder, recursive: true);
+                if (removed.Count > 0 || !TryMakeSpare(folder))
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+
                 removed.Add(NameOf(id));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -245,6 +281,61 @@ public sealed class CheckpointStore
         }
 
         return removed;
+    }
+
+    /// <summary>Removes the spare folder and what it holds, if there is one (at the job's end).</summary>
+    /// <exception cref="IOException">It could not be removed.</exception>
+    public void RemoveSpare()
+    {
+        if (Directory.Exists(SpareFolder))
+        {
+            Directory.Delete(SpareFolder, recursive: true);
+        }
+    }
+
+    /// <summary>Moves this rank's part of the spare folder to <paramref name="path"/>, if there is one.</summary>
+    private void TakeSpare(string name, string path)
+    {
+        try
+        {
+            File.Move(Path.Combine(SpareFolder, name), path, overwrite: false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // No spare (the first checkpoints, or rank 0 has not pruned yet): a new file, as without one.
+        }
+    }
+
+    /// <summary>
+    /// Turns <paramref name="folder"/>, whose manifest is already gone, into the spare folder: every file but
+    /// the parts deleted, an older spare deleted, then one rename. False when any step fails (the caller then
+    /// deletes the folder); a crash in between leaves either an incomplete checkpoint folder or a spare.
+    /// </summary>
+    private bool TryMakeSpare(string folder)
+    {
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(folder).ToList())
+            {
+                var name = Path.GetFileName(file);
+                if (!name.StartsWith("rank-", StringComparison.Ordinal) || !name.EndsWith(".part", StringComparison.Ordinal))
+                {
+                    File.Delete(file);
+                }
+            }
+
+            if (Directory.Exists(SpareFolder))
+            {
+                Directory.Delete(SpareFolder, recursive: true);
+            }
+
+            Directory.Move(folder, SpareFolder);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private static void TryDelete(string path)

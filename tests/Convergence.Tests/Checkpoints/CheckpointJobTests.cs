@@ -21,6 +21,9 @@ public sealed class CheckpointJobTests
         Assert.Equal([4L, 3L], store.ListIds());
         Assert.Equal([40L, 30L], store.ListIds().Select(id => store.ReadManifest(id).TotalIterations));
         Assert.Contains("removed ckpt-00000001", log, StringComparison.Ordinal);
+
+        // The pruned checkpoints' parts were reused by the later ones; the job's end drops the last spare.
+        Assert.False(Directory.Exists(store.SpareFolder));
         var fields = ResultFile.Parse(File.ReadAllText(options.ResultFile));
         Assert.Equal(store.FolderOf(4), fields["checkpoint"]);
         Assert.Contains("--resume", fields["resume"], StringComparison.Ordinal);

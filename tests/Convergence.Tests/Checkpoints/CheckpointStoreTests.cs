@@ -113,6 +113,94 @@ public sealed class CheckpointStoreTests
     }
 
     [Fact]
+    public void Prune_TurnsTheFirstRemovedFolderIntoTheSpare_WhosePartTheNextCheckpointWritesOverAndCutsToLength()
+    {
+        var store = new CheckpointStore(Repo.NewTempFolder("ckpt-spare"));
+        var longer = Enumerable.Range(0, 30_000).Select(i => (byte)(i * 13)).ToArray();
+        foreach (var id in new long[] { 1, 2, 3 })
+        {
+            var written = store.WritePart(id, 0, s => s.Write(id == 1 ? longer : Payload));
+            store.WriteManifest(Manifest(id, written));
+        }
+
+        File.WriteAllText(Path.Combine(store.FolderOf(1), "side.txt"), "rank 0's side file");
+
+        var removed = store.Prune(2, newest: 3);
+
+        // ckpt-1 is gone as a checkpoint; its part waits in the spare, without its manifest or side file.
+        Assert.Equal(["ckpt-00000001"], removed);
+        Assert.Equal([3L, 2L], store.ListIds());
+        Assert.Equal([CheckpointStore.PartName(0)], Directory.GetFiles(store.SpareFolder).Select(Path.GetFileName));
+        var spareLength = new FileInfo(Path.Combine(store.SpareFolder, CheckpointStore.PartName(0))).Length;
+        Assert.Equal(longer.Length, spareLength);
+
+        // The next part takes the spare file (it leaves the spare) and holds exactly the new, shorter bytes.
+        var part = store.WritePart(4, 0, s => s.Write(Payload));
+
+        Assert.Empty(Directory.GetFiles(store.SpareFolder));
+        Assert.Equal(Payload, File.ReadAllBytes(Path.Combine(store.FolderOf(4), part.FileName)));
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Payload)), part.Sha256);
+        Assert.Null(store.VerifyPart(4, part));
+        Assert.False(store.HasManifest(4));
+
+        // The next prune replaces the (now empty) spare with the next folder removed.
+        store.WriteManifest(Manifest(4, part));
+        Assert.Equal(["ckpt-00000002"], store.Prune(2, newest: 4));
+        Assert.Equal([4L, 3L], store.ListIds());
+        Assert.Equal([CheckpointStore.PartName(0)], Directory.GetFiles(store.SpareFolder).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void ASparePartThatTheNextCheckpointWritesOverLongerThanBefore_HoldsExactlyTheNewBytes()
+    {
+        var store = new CheckpointStore(Repo.NewTempFolder("ckpt-spare-grow"));
+        foreach (var id in new long[] { 1, 2 })
+        {
+            store.WriteManifest(Manifest(id, store.WritePart(id, 0, s => s.Write(Payload))));
+        }
+
+        store.Prune(1, newest: 2);
+        var data = new byte[(2 << 20) + 77];
+        new Random(3).NextBytes(data);
+
+        var part = store.WritePart(3, 0, s => s.Write(data));
+
+        Assert.Equal(data, File.ReadAllBytes(Path.Combine(store.FolderOf(3), part.FileName)));
+        Assert.Null(store.VerifyPart(3, part));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void ASpareFromAJobWithFourRanks_GivesEachRankOfTheNextJobItsOwnPart_AndTheRestGoesWithTheNextPrune(int ranks)
+    {
+        var store = new CheckpointStore(Repo.NewTempFolder($"ckpt-spare-ranks-{ranks}"));
+        foreach (var id in new long[] { 1, 2 })
+        {
+            var parts = Enumerable.Range(0, 4).Select(r => store.WritePart(id, r, s => s.Write(Payload))).ToArray();
+            store.WriteManifest(Manifest(id, parts));
+        }
+
+        store.Prune(1, newest: 2);
+        Assert.Equal(Enumerable.Range(0, 4).Select(CheckpointStore.PartName), Directory.GetFiles(store.SpareFolder).Select(Path.GetFileName).Order());
+
+        // The next job has `ranks` ranks: each takes its own part of the spare, the others' stay there.
+        var data = Enumerable.Range(0, 5000).Select(i => (byte)(i * 11)).ToArray();
+        var next = Enumerable.Range(0, ranks).Select(r => store.WritePart(3, r, s => s.Write(data))).ToArray();
+
+        Assert.Equal(Enumerable.Range(ranks, 4 - ranks).Select(CheckpointStore.PartName), Directory.GetFiles(store.SpareFolder).Select(Path.GetFileName).Order());
+        Assert.All(next, p => Assert.Null(store.VerifyPart(3, p)));
+        Assert.All(next, p => Assert.Equal(data, File.ReadAllBytes(Path.Combine(store.FolderOf(3), p.FileName))));
+        store.WriteManifest(Manifest(3, next));
+        store.Prune(1, newest: 3);
+        Assert.Equal([3L], store.ListIds());
+        Assert.Equal(Enumerable.Range(0, 4).Select(CheckpointStore.PartName), Directory.GetFiles(store.SpareFolder).Select(Path.GetFileName).Order());
+        store.RemoveSpare();
+        Assert.False(Directory.Exists(store.SpareFolder));
+    }
+
+    [Fact]
     public void ManifestInACopiedFolder_IsRefused()
     {
         var store = new CheckpointStore(Repo.NewTempFolder("ckpt-copy"));
