@@ -66,12 +66,8 @@ public sealed class ControlLoop
         ICheckpointHandler? checkpoints = null,
         Action<string>? rankLog = null)
     {
-        ArgumentNullException.ThrowIfNull(solver);
-        ArgumentNullException.ThrowIfNull(coordinator);
-        ArgumentNullException.ThrowIfNull(options);
-        _solver = solver;
-        _coordinator = coordinator;
-        _options = options;
+        (_solver, _coordinator, _options) = (solver ?? throw new ArgumentNullException(nameof(solver)),
+            coordinator ?? throw new ArgumentNullException(nameof(coordinator)), options ?? throw new ArgumentNullException(nameof(options)));
         _services = coordinator.Rank == 0 ? services : null;
         _events = events;
         _checkpoints = checkpoints;
@@ -118,6 +114,12 @@ public sealed class ControlLoop
             }
 
             nextSync = Sync(state, local);
+            if (_header.Quiet)
+            {
+                outcome = _convergence.Judge(state, _options.MaxIterations, evaluated: false);
+                continue;
+            }
+
             if (_header.Stops)
             {
                 (outcome, message, cause) = actions.StopFor(_header);

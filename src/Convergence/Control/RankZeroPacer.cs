@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Convergence.Options;
 
 namespace Convergence.Control;
@@ -64,14 +65,18 @@ internal sealed class RankZeroPacer
         return (distance, _events?.Decide(total, now, distance) ?? RootEvent.None);
     }
 
-    /// <summary>After a sync: hands progress to the status page when it is due.</summary>
+    /// <summary>After a sync: hands progress to the status page when it is due (a compare, inlined, when not).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Record(ControlLoopState state)
     {
-        if (state.TotalIterations < _nextRecord)
+        if (state.TotalIterations >= _nextRecord)
         {
-            return;
+            RecordNow(state);
         }
+    }
 
+    private void RecordNow(ControlLoopState state)
+    {
         _services.Live.Record(state.Iteration, state.TotalIterations, state.Residual, state.Tolerance);
         _nextRecord = state.TotalIterations + _records.Next(state.TotalIterations, Stopwatch.GetTimestamp());
     }

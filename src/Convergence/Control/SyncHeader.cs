@@ -25,7 +25,8 @@ internal sealed class SyncHeader
     private const int SlotRootEvent = 5;
     private const int SlotDeadlineVotes = 6;
 
-    private readonly double[] _slots = new double[Length];
+    // An inline array: constant-index reads and writes need no bounds check, and the header sits in this object.
+    private SlotArray _slots;
 
     /// <summary>The slots, for the reduction.</summary>
     public Span<double> Slots => _slots;
@@ -33,7 +34,7 @@ internal sealed class SyncHeader
     /// <summary>Every rank: clears the header and writes this rank's residual part and signal votes.</summary>
     public void Begin(double residualPart, LoopSignals signals)
     {
-        Array.Clear(_slots);
+        ((Span<double>)_slots).Clear();
         _slots[SlotResidual] = residualPart;
         _slots[SlotStopVotes] = (signals & LoopSignals.Stop) != 0 ? 1 : 0;
         _slots[SlotCheckpointVotes] = (signals & LoopSignals.Checkpoint) != 0 ? 1 : 0;
@@ -69,9 +70,18 @@ internal sealed class SyncHeader
     /// <summary>Rank 0's clocks' decision.</summary>
     public RootEvent RootEvent => (RootEvent)(int)_slots[SlotRootEvent];
 
+    /// <summary>Nothing to act on: no command, no vote, no event (the common sync; one compare).</summary>
+    public bool Quiet => _slots[SlotCommandWaiting] + _slots[SlotStopVotes] + _slots[SlotCheckpointVotes] + _slots[SlotRootEvent] + _slots[SlotDeadlineVotes] == 0;
+
     /// <summary>Whether every rank stops now: a stop signal, the advance signal or rank 0's deadline.</summary>
-    public bool Stops => StopVotes > 0 || DeadlineVotes > 0 || RootEvent == RootEvent.Deadline;
+    public bool Stops => _slots[SlotStopVotes] > 0 || _slots[SlotDeadlineVotes] > 0 || _slots[SlotRootEvent] == (double)RootEvent.Deadline;
 
     /// <summary>Whether every rank writes a checkpoint now: a checkpoint signal or rank 0's periodic schedule.</summary>
-    public bool Checkpoints => CheckpointVotes > 0 || RootEvent == RootEvent.Checkpoint;
+    public bool Checkpoints => _slots[SlotCheckpointVotes] > 0 || _slots[SlotRootEvent] == (double)RootEvent.Checkpoint;
+
+    [System.Runtime.CompilerServices.InlineArray(Length)]
+    private struct SlotArray
+    {
+        private double _first;
+    }
 }
