@@ -17,11 +17,10 @@ namespace Convergence.Benchmarks;
 /// </remarks>
 [MemoryDiagnoser]
 [MedianColumn]
-public class ControlBoundaryBenchmarks : IDisposable
+public class ControlBoundaryBenchmarks : OwningBenchmark
 {
     private const int Iterations = 1 << 20;
 
-    private bool _disposed;
     private readonly IIterativeSolver _solver = new TrivialSolver();
     private readonly ICoordinator _coordinator = new SingleProcessCoordinator();
     private BenchmarkServices _services = null!;
@@ -56,26 +55,8 @@ public class ControlBoundaryBenchmarks : IDisposable
     }
 
     /// <summary>Stops the watcher thread and removes the temporary folder.</summary>
-    [GlobalCleanup]
-    public void Cleanup() => Dispose();
-
-    /// <summary>Ends the benchmark: BenchmarkDotNet calls <c>[GlobalCleanup]</c>, which disposes this.</summary>
-    public void Dispose()
+    protected override void ReleaseOwned()
     {
-        Dispose(disposing: true);
-        GC.SuppressFinalize(this);
-    }
-
-    /// <summary>Releases what the benchmark owns, once (BenchmarkDotNet derives from benchmark classes, so they are not sealed).</summary>
-    /// <param name="disposing">True from <see cref="Dispose()"/>.</param>
-    protected virtual void Dispose(bool disposing)
-    {
-        if (!disposing || _disposed)
-        {
-            return;
-        }
-
-        _disposed = true;
         _services?.Dispose();
     }
 

@@ -25,12 +25,11 @@ namespace Convergence.Benchmarks;
 [MemoryDiagnoser]
 [MedianColumn]
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5)]
-public class FloodBenchmarks : IDisposable
+public class FloodBenchmarks : OwningBenchmark
 {
     /// <summary>The command after the flood; the iteration ends when it is queued.</summary>
     private static readonly byte[] Follower = "\nSTOP #after\n"u8.ToArray();
 
-    private bool _disposed;
     private string _folder = null!;
     private string _path = null!;
     private CountingWriter _out = null!;
@@ -99,26 +98,8 @@ public class FloodBenchmarks : IDisposable
     }
 
     /// <summary>Removes the flood.</summary>
-    [GlobalCleanup]
-    public void Cleanup() => Dispose();
-
-    /// <summary>Ends the benchmark: BenchmarkDotNet calls <c>[GlobalCleanup]</c>, which disposes this.</summary>
-    public void Dispose()
+    protected override void ReleaseOwned()
     {
-        Dispose(disposing: true);
-        GC.SuppressFinalize(this);
-    }
-
-    /// <summary>Releases what the benchmark owns, once (BenchmarkDotNet derives from benchmark classes, so they are not sealed).</summary>
-    /// <param name="disposing">True from <see cref="Dispose()"/>.</param>
-    protected virtual void Dispose(bool disposing)
-    {
-        if (!disposing || _disposed)
-        {
-            return;
-        }
-
-        _disposed = true;
         // The intake and the log end with each iteration (EndIteration); one still open here was interrupted.
         if (_intake is not null)
         {

@@ -15,13 +15,12 @@ namespace Convergence.Benchmarks;
 [MemoryDiagnoser]
 [MedianColumn]
 [InvocationCount(PollsPerIteration)]
-public class NotificationTailBenchmarks : IDisposable
+public class NotificationTailBenchmarks : OwningBenchmark
 {
     private const int PollsPerIteration = 2048;
 
     private static readonly byte[] Message = Encoding.UTF8.GetBytes("CHANGE_TOLERANCE 1e-8 #7f3a\n");
 
-    private bool _disposed;
     private readonly List<TailLine> _lines = [];
     private string _folder = null!;
     private string _path = null!;
@@ -72,26 +71,8 @@ public class NotificationTailBenchmarks : IDisposable
     }
 
     /// <summary>Closes the file and removes the folder.</summary>
-    [GlobalCleanup]
-    public void Cleanup() => Dispose();
-
-    /// <summary>Ends the benchmark: BenchmarkDotNet calls <c>[GlobalCleanup]</c>, which disposes this.</summary>
-    public void Dispose()
+    protected override void ReleaseOwned()
     {
-        Dispose(disposing: true);
-        GC.SuppressFinalize(this);
-    }
-
-    /// <summary>Releases what the benchmark owns, once (BenchmarkDotNet derives from benchmark classes, so they are not sealed).</summary>
-    /// <param name="disposing">True from <see cref="Dispose()"/>.</param>
-    protected virtual void Dispose(bool disposing)
-    {
-        if (!disposing || _disposed)
-        {
-            return;
-        }
-
-        _disposed = true;
         _tail?.Dispose();
         _appender?.Dispose();
         Directory.Delete(_folder, recursive: true);

@@ -14,13 +14,12 @@ namespace Convergence.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
-public class PeerPatternBenchmarks : IDisposable
+public class PeerPatternBenchmarks : OwningBenchmark
 {
     private const int Iterations = 1 << 16;
 
     // Typed as the interfaces on purpose: the framework calls through them, so the peers must too.
 #pragma warning disable CA1859
-    private bool _disposed;
     private readonly IIterativeSolver _solver = new TrivialSolver();
     private readonly ICoordinator _coordinator = new SingleProcessCoordinator();
 #pragma warning restore CA1859
@@ -36,26 +35,8 @@ public class PeerPatternBenchmarks : IDisposable
     }
 
     /// <summary>Stops the watcher thread and removes the temporary folder.</summary>
-    [GlobalCleanup]
-    public void Cleanup() => Dispose();
-
-    /// <summary>Ends the benchmark: BenchmarkDotNet calls <c>[GlobalCleanup]</c>, which disposes this.</summary>
-    public void Dispose()
+    protected override void ReleaseOwned()
     {
-        Dispose(disposing: true);
-        GC.SuppressFinalize(this);
-    }
-
-    /// <summary>Releases what the benchmark owns, once (BenchmarkDotNet derives from benchmark classes, so they are not sealed).</summary>
-    /// <param name="disposing">True from <see cref="Dispose()"/>.</param>
-    protected virtual void Dispose(bool disposing)
-    {
-        if (!disposing || _disposed)
-        {
-            return;
-        }
-
-        _disposed = true;
         _services?.Dispose();
     }
 

@@ -17,11 +17,10 @@ namespace Convergence.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
-public class StopCriterionBenchmarks : IDisposable
+public class StopCriterionBenchmarks : OwningBenchmark
 {
     private const int Calls = 64;
 
-    private bool _disposed;
     private ServiceHost _host = null!;
     private JobLog _log = null!;
     private string _folder = null!;
@@ -53,26 +52,8 @@ public class StopCriterionBenchmarks : IDisposable
     }
 
     /// <summary>Stops rank 0's services and removes the folder.</summary>
-    [GlobalCleanup]
-    public void Cleanup() => Dispose();
-
-    /// <summary>Ends the benchmark: BenchmarkDotNet calls <c>[GlobalCleanup]</c>, which disposes this.</summary>
-    public void Dispose()
+    protected override void ReleaseOwned()
     {
-        Dispose(disposing: true);
-        GC.SuppressFinalize(this);
-    }
-
-    /// <summary>Releases what the benchmark owns, once (BenchmarkDotNet derives from benchmark classes, so they are not sealed).</summary>
-    /// <param name="disposing">True from <see cref="Dispose()"/>.</param>
-    protected virtual void Dispose(bool disposing)
-    {
-        if (!disposing || _disposed)
-        {
-            return;
-        }
-
-        _disposed = true;
         _host?.Dispose();
         _log?.Dispose();
         Directory.Delete(_folder, recursive: true);
