@@ -99,12 +99,20 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
         }
     }
 
+    /// <summary>How long <see cref="Abort"/> waits for the launcher to forward this rank's last output.</summary>
+    public static TimeSpan OutputDrainTime { get; } = TimeSpan.FromMilliseconds(250);
+
     /// <inheritdoc />
     [DoesNotReturn]
     public void Abort(int exitCode)
     {
         Console.Out.Flush();
         Console.Error.Flush();
+
+        // The launcher forwards each rank's output through a pipe and tears the job down as soon as the abort
+        // reaches it; what this rank has just written (the error line) is then sometimes lost (measured with
+        // MPICH's hydra at 8 ranks). A short pause lets the forwarding read it first; a failure path only.
+        Thread.Sleep(OutputDrainTime);
         _mpi.Abort(exitCode);
 
         // MPI_Abort does not return on a working MPI; if it does, end this process at least.
