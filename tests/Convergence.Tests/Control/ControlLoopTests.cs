@@ -89,6 +89,28 @@ public sealed class ControlLoopTests
     }
 
     [Fact]
+    public void AnAppliedCommand_IsOnThePageWithTheStateItMade_AtOnce()
+    {
+        // Fast iterations: the periodic status record comes only every ~10 ms, thousands of iterations apart.
+        using var queued = QueuedCommands.Send([], "CHANGE_TOLERANCE 0.5 #t", 1);
+        double? seen = null;
+        var solver = new GeometricSolver(factor: 0.99999)
+        {
+            OnIterate = _ =>
+            {
+                if (seen is null && queued.Journal.Snapshot().Single().State == JournalState.Applied)
+                {
+                    seen = queued.Services.Live.Snapshot(0).Tolerance;
+                }
+            },
+        };
+        var result = new ControlLoop(solver, new SingleProcessCoordinator(), Options(tolerance: 1e-9, sync: SyncPolicy.Every(1), max: 100_000), queued.Services).Run();
+
+        Assert.Equal(RunOutcome.Converged, result.Outcome);
+        Assert.Equal(0.5, seen);
+    }
+
+    [Fact]
     public void ChangeTolerance_AboveTheCurrentResidual_ConvergesAtThatBoundary()
     {
         var solver = new GeometricSolver(residualAt: _ => 0.01);
