@@ -238,10 +238,10 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>, ICo
 
         var effect = BuiltInCommands.Apply(pending.Command, pending.Sequence, iteration, this);
         effect.Record(_host!.Journal, pending.Sequence, iteration, iteration);
-        if (effect.Declined is null)
+        if (pending.Command.Kind == CommandKind.ChangeTolerance && effect.Declined is null)
         {
-            // The page shows the applied command with the state it made (a new tolerance), not the one before.
-            _host.Live.Record(iteration, iteration, LastResidual, _tolerance);
+            // The page shows the new tolerance beside the applied change, not the old one.
+            _host.Live.RecordTolerance(_tolerance);
         }
 
         if (effect.Outcome is { } outcome)

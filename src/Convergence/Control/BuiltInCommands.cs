@@ -26,7 +26,7 @@ internal static class BuiltInCommands
             case CommandKind.Abort:
                 return CommandEffect.Ends(RunOutcome.Aborted, $"ABORT received (seq {sequence}) at iteration {iteration}");
             case CommandKind.Stop:
-                var stopNote = target.CheckpointsUnavailable is null ? target.Checkpoint("stop") : null;
+                var stopNote = target.Checkpoint("stop");
                 return CommandEffect.Ends(
                     RunOutcome.Stopped,
                     $"STOP received (seq {sequence}) at iteration {iteration}{(stopNote is null ? string.Empty : $"; {stopNote}")}",

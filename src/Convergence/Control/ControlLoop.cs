@@ -42,7 +42,7 @@ public sealed class ControlLoop
     private readonly Action<string>? _rankLog;
     private readonly SyncHeader _header = new();
     private readonly RankZeroPacer? _pacer;
-    private LoopConvergence _convergence = new(null, null);
+    private LoopConvergence _convergence = null!; // built in Run, after the solver's initialisation
     private readonly bool _flagEvents;
     private ResidualNorm _norm;
 

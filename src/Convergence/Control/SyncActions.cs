@@ -87,11 +87,10 @@ internal sealed class SyncActions : ICommandTarget
         if (_services is not null)
         {
             effect.Record(_services.Journal, packet.Sequence, iteration, total);
-            if (effect.Declined is null)
+            if (command.Kind == CommandKind.ChangeTolerance && effect.Declined is null)
             {
-                // The page must not show the command applied beside the state from before it (a new
-                // tolerance, a restart) until the next periodic record.
-                _services.Live.Record(_state.Iteration, _state.TotalIterations, _state.Residual, _state.Tolerance);
+                // The page must not show the change applied beside the old tolerance until the next record.
+                _services.Live.RecordTolerance(_state.Tolerance);
             }
         }
         else if (effect.Declined is null)

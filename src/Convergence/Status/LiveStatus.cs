@@ -76,6 +76,19 @@ public sealed class LiveStatus
         }
     }
 
+    /// <summary>
+    /// The tolerance in force changed (an applied <c>CHANGE_TOLERANCE</c>): shown at once, without waiting for
+    /// the next progress record, and without a history point of its own.
+    /// </summary>
+    public void RecordTolerance(double tolerance)
+    {
+        lock (_gate)
+        {
+            _tolerance = tolerance;
+            Version++;
+        }
+    }
+
     /// <summary>Records a restart: the next history point is marked.</summary>
     public void RecordRestart(int restarts)
     {

@@ -89,7 +89,7 @@ public sealed class ControlLoopTests
     }
 
     [Fact]
-    public void AnAppliedCommand_IsOnThePageWithTheStateItMade_AtOnce()
+    public void AnAppliedToleranceChange_IsOnThePageWithTheNewTolerance_AtOnce()
     {
         // Fast iterations: the periodic status record comes only every ~10 ms, thousands of iterations apart.
         using var queued = QueuedCommands.Send([], "CHANGE_TOLERANCE 0.5 #t", 1);
