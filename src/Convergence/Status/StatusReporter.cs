@@ -145,8 +145,10 @@ public sealed class StatusReporter : IDisposable
 
         try
         {
-            AtomicFile.WriteAllText(_statusFile, StatusPage.Render(_live.Snapshot(_rate)), durable);
-            StatusJson.WriteBeside(_statusFile, _live.Snapshot(_rate), durable);
+            // One snapshot for both files: the page and status.json show the same moment, and the history is copied once.
+            var snapshot = _live.Snapshot(_rate);
+            AtomicFile.WriteAllText(_statusFile, StatusPage.Render(snapshot), durable);
+            StatusJson.WriteBeside(_statusFile, snapshot, durable);
             PagesWritten++;
             _lastVersion = version;
             _lastJournalVersion = journalVersion;
