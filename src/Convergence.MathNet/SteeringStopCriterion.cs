@@ -237,12 +237,13 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>, ICo
         }
 
         var effect = BuiltInCommands.Apply(pending.Command, pending.Sequence, iteration, this);
-        effect.Record(_host!.Journal, pending.Sequence, iteration, iteration);
+        // The new tolerance is shown before the journal says "applied" (see SyncActions.ApplyNextCommand).
         if (pending.Command.Kind == CommandKind.ChangeTolerance && effect.Declined is null)
         {
-            // The page shows the new tolerance beside the applied change, not the old one.
-            _host.Live.RecordTolerance(_tolerance);
+            _host!.Live.RecordTolerance(_tolerance);
         }
+
+        effect.Record(_host!.Journal, pending.Sequence, iteration, iteration);
 
         if (effect.Outcome is { } outcome)
         {

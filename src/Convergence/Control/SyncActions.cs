@@ -86,12 +86,14 @@ internal sealed class SyncActions : ICommandTarget
 
         if (_services is not null)
         {
-            effect.Record(_services.Journal, packet.Sequence, iteration, total);
+            // The new tolerance is shown before the journal says "applied", so no page (the reporter thread
+            // takes its snapshot under the live status's lock) shows the change applied beside the old one.
             if (command.Kind == CommandKind.ChangeTolerance && effect.Declined is null)
             {
-                // The page must not show the change applied beside the old tolerance until the next record.
                 _services.Live.RecordTolerance(_state.Tolerance);
             }
+
+            effect.Record(_services.Journal, packet.Sequence, iteration, total);
         }
         else if (effect.Declined is null)
         {

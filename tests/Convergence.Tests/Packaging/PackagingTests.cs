@@ -79,7 +79,7 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
         var (statusCode, status, statusError) = Tool(convergence, ["status", "--service", service]);
         Assert.True(statusCode == 0, statusError);
         Assert.Contains("HeatSolver (solver heat-jacobi, 2 ranks)", status, StringComparison.Ordinal);
-        Assert.Contains("tolerance  1e-12", status, StringComparison.Ordinal);
+        Assert.True(status.Contains("tolerance  1e-12", StringComparison.Ordinal), $"no 'tolerance  1e-12' in:\n{status}");
         Assert.Contains("#1 CHANGE_TOLERANCE 1e-12 #t1: applied at iteration", status, StringComparison.Ordinal);
 
         Notify.Append(notifications, "STOP");
