@@ -507,7 +507,11 @@ public sealed class CheckpointManager : ICheckpointHandler
 
             // This rank's verdict: fits and verifies, does not fit (nothing read), or fits but its part is bad.
             var misfit = Misfit(manifest);
-            var problem = misfit is null ? _store.VerifyPart(manifest.Id, manifest.Parts[_coordinator.Rank]) : null;
+            string? problem = null;
+
+            // Opened once: the solver reads the very file that was verified, even if another job sharing the
+            // folder replaces it in between.
+            using var part = misfit is null ? _store.OpenVerifiedPart(manifest.Id, manifest.Parts[_coordinator.Rank], out problem) : null;
             if (problem is not null)
             {
                 _log($"checkpoint {name}: this rank's part is not usable: {problem}");
@@ -546,8 +550,7 @@ public sealed class CheckpointManager : ICheckpointHandler
             string? loadError = null;
             try
             {
-                using var stream = _store.OpenPart(manifest.Id, manifest.Parts[_coordinator.Rank]);
-                _solver.ReadCheckpoint(stream);
+                _solver.ReadCheckpoint(part!);
             }
             catch (Exception ex)
             {

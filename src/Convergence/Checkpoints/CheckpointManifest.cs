@@ -147,7 +147,9 @@ public sealed record CheckpointManifest
             Residual = Double(fields, "residual"),
             Restarts = (int)Long(fields, "restarts"),
             Reason = Text(fields, "reason"),
-            CreatedAt = DateTimeOffset.Parse(Text(fields, "created_at"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+            CreatedAt = DateTimeOffset.TryParse(Text(fields, "created_at"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var created)
+                ? created
+                : throw new InvalidDataException("manifest 'created_at' is not a date"),
             Parts = parts,
         };
         if (manifest.Ranks < 1 || parts.Count != manifest.Ranks || parts.Select((p, i) => p.Rank == i).Any(ok => !ok))

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using Convergence.Output;
+using Convergence.FileSystem;
 
 namespace Convergence.Checkpoints;
 
@@ -39,6 +39,10 @@ public sealed class CheckpointStore
 
     private static readonly string? Stall = Environment.GetEnvironmentVariable(StallVariable);
 
+    // Temporary manifest names carry a random token, not only the process id: ranks in separate containers
+    // (separate PID namespaces) can share an id.
+    private static readonly string TemporaryToken = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
     /// <summary>Uses <paramref name="root"/> (created when the first checkpoint is written).</summary>
     public CheckpointStore(string root)
     {
@@ -64,19 +68,22 @@ public sealed class CheckpointStore
     /// <summary>The name a user sees for checkpoint <paramref name="id"/>.</summary>
     public static string NameOf(long id) => Prefix + id.ToString("D8", CultureInfo.InvariantCulture);
 
-    /// <summary>Every checkpoint folder's id, complete or not, newest first.</summary>
+    /// <summary>Every checkpoint folder's id, complete or not, newest first. Links named like checkpoints are not listed.</summary>
     public IReadOnlyList<long> ListIds()
     {
-        if (!Directory.Exists(Root))
+        using var root = OpenRoot(create: false);
+        if (root is null)
         {
             return [];
         }
 
         var ids = new List<long>();
-        foreach (var dir in Directory.EnumerateDirectories(Root, Prefix + "*"))
+        foreach (var (name, kind) in root.Entries())
         {
-            var name = Path.GetFileName(dir);
-            if (long.TryParse(name.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            // A link is never a checkpoint: listing it would let pruning reach into the folder it points to.
+            if (kind == EntryKind.Folder
+                && name.StartsWith(Prefix, StringComparison.Ordinal)
+                && long.TryParse(name.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
             {
                 ids.Add(id);
             }
@@ -86,8 +93,19 @@ public sealed class CheckpointStore
         return ids;
     }
 
-    /// <summary>True when checkpoint <paramref name="id"/> has a manifest file (not yet verified).</summary>
-    public bool HasManifest(long id) => File.Exists(Path.Combine(FolderOf(id), ManifestName));
+    /// <summary>True when checkpoint <paramref name="id"/> is a folder with a manifest file (not yet verified).</summary>
+    public bool HasManifest(long id)
+    {
+        try
+        {
+            using var folder = OpenCheckpoint(id);
+            return folder?.KindOf(ManifestName) == EntryKind.File;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>
     /// Writes <paramref name="rank"/>'s part of checkpoint <paramref name="id"/> durably; <paramref name="write"/>
@@ -102,19 +120,20 @@ public sealed class CheckpointStore
     /// over (then cut to the new length): overwriting blocks the file system has already allocated costs far
     /// less at the flush than allocating new ones, and the pruning then has nothing to delete (measured in
     /// benchmarks/RESULTS.md). Each rank moves only its own file, so no rank waits for another.
+    /// Nothing is opened through a link: a link (or FIFO) planted at the part's name is removed and a new
+    /// file written, and a checkpoint folder that is a link is refused (<see cref="FolderHandle"/>).
     /// </remarks>
-    /// <exception cref="IOException">The disk refused (full, gone, no permission wrapped as IO).</exception>
+    /// <exception cref="IOException">The disk refused (full, gone, no permission wrapped as IO), or the folder is a link.</exception>
     public CheckpointPart WritePart(long id, int rank, Action<Stream> write)
     {
-        var folder = FolderOf(id);
-        Directory.CreateDirectory(folder);
+        using var root = OpenRoot(create: true)!;
+        using var folder = root.OpenFolder(NameOf(id), create: true);
         var name = PartName(rank);
-        var path = Path.Combine(folder, name);
-        TakeSpare(name, path);
+        TakeSpare(root, folder, name);
         try
         {
-            // OpenOrCreate, not Create: a reused file keeps its blocks and is cut to length after the write.
-            using var file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None);
+            // Open, not truncate: a reused file keeps its blocks and is cut to length after the write.
+            using var file = folder.OpenOrCreateForWrite(name);
             using var stream = new HashingWriteStream(file);
             try
             {
@@ -129,7 +148,7 @@ public sealed class CheckpointStore
         }
         catch
         {
-            TryDelete(path);
+            TryDelete(folder, name);
             throw;
         }
     }
@@ -139,36 +158,55 @@ public sealed class CheckpointStore
     /// the checkpoint's folder, which also makes the parts' names durable), and flushes the root (the folder's
     /// own name).
     /// </summary>
+    /// <exception cref="IOException">The disk refused, or the checkpoint's folder is gone or was replaced by a link.</exception>
     public void WriteManifest(CheckpointManifest manifest)
     {
         BeforeManifest?.Invoke(manifest.Id);
-        var folder = FolderOf(manifest.Id);
+        using var root = OpenRoot(create: false) ?? throw new DirectoryNotFoundException($"checkpoint folder {Root} is gone");
+        using var folder = root.OpenFolder(NameOf(manifest.Id), create: false);
         var bytes = Encoding.UTF8.GetBytes(manifest.Format());
-        AtomicFile.Write(Path.Combine(folder, ManifestName), stream =>
+        var temporary = $".{ManifestName}.{Environment.ProcessId}-{TemporaryToken}.tmp";
+        try
         {
-            var written = 0;
-            if (StallsAt("manifest", manifest.Id))
+            using (var stream = new FileStream(folder.CreateNew(temporary), FileAccess.Write, 1))
             {
-                written = bytes.Length / 2;
-                stream.Write(bytes.AsSpan(0, written));
-                stream.Flush();
-                StallHere($"writing the manifest of {NameOf(manifest.Id)}");
+                var written = 0;
+                if (StallsAt("manifest", manifest.Id))
+                {
+                    written = bytes.Length / 2;
+                    stream.Write(bytes.AsSpan(0, written));
+                    stream.Flush(flushToDisk: true);
+                    StallHere($"writing the manifest of {NameOf(manifest.Id)}");
+                }
+
+                stream.Write(bytes.AsSpan(written));
+                stream.Flush(flushToDisk: true);
             }
 
-            stream.Write(bytes.AsSpan(written));
-        }, durable: true);
-        DirectorySync.Flush(Root);
+            folder.Rename(temporary, folder, ManifestName);
+        }
+        catch
+        {
+            TryDelete(folder, temporary);
+            throw;
+        }
+
+        folder.Flush();
+        root.Flush();
     }
 
     /// <summary>Reads and verifies checkpoint <paramref name="id"/>'s manifest (not its parts).</summary>
-    /// <exception cref="InvalidDataException">Missing, truncated, edited, or naming another checkpoint.</exception>
+    /// <exception cref="InvalidDataException">Missing, truncated, edited, naming another checkpoint, or not a regular file.</exception>
     public CheckpointManifest ReadManifest(long id)
     {
-        var path = Path.Combine(FolderOf(id), ManifestName);
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            using var folder = OpenCheckpoint(id) ?? throw new DirectoryNotFoundException($"{NameOf(id)} does not exist");
+            using var handle = folder.OpenRead(ManifestName);
+            using var stream = new FileStream(handle, FileAccess.Read, 1);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            text = reader.ReadToEnd();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -187,35 +225,63 @@ public sealed class CheckpointStore
     /// </summary>
     public string? VerifyPart(long id, CheckpointPart part)
     {
-        var path = Path.Combine(FolderOf(id), part.FileName);
+        using var stream = OpenVerifiedPart(id, part, out var problem);
+        return problem;
+    }
+
+    /// <summary>
+    /// Opens <paramref name="part"/> of checkpoint <paramref name="id"/> once, checks its size and SHA-256
+    /// through that same descriptor and returns it rewound, for the solver to read: what was verified is what
+    /// is read, even if another job replaces the file in between. Null, with <paramref name="problem"/> saying
+    /// why, when it is missing, not a regular file, or does not match.
+    /// </summary>
+    public Stream? OpenVerifiedPart(long id, CheckpointPart part, out string? problem)
+    {
+        FileStream? stream = null;
         try
         {
-            var info = new FileInfo(path);
-            if (!info.Exists)
+            using var folder = OpenCheckpoint(id) ?? throw new FileNotFoundException($"{NameOf(id)} does not exist");
+            stream = new FileStream(folder.OpenRead(part.FileName), FileAccess.Read, 1 << 16);
+            if (stream.Length != part.Length)
             {
-                return $"{part.FileName} is missing";
+                problem = FormattableString.Invariant($"{part.FileName} has {stream.Length} bytes, the manifest says {part.Length} (truncated or overwritten)");
+                stream.Dispose();
+                return null;
             }
 
-            if (info.Length != part.Length)
-            {
-                return FormattableString.Invariant($"{part.FileName} has {info.Length} bytes, the manifest says {part.Length} (truncated or overwritten)");
-            }
-
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
             var actual = Convert.ToHexStringLower(SHA256.HashData(stream));
-            return string.Equals(actual, part.Sha256, StringComparison.Ordinal)
-                ? null
-                : $"{part.FileName} does not match its SHA-256 in the manifest (altered or damaged)";
+            if (!string.Equals(actual, part.Sha256, StringComparison.Ordinal))
+            {
+                problem = $"{part.FileName} does not match its SHA-256 in the manifest (altered or damaged)";
+                stream.Dispose();
+                return null;
+            }
+
+            stream.Position = 0;
+            problem = null;
+            return stream;
+        }
+        catch (FileNotFoundException)
+        {
+            stream?.Dispose();
+            problem = $"{part.FileName} is missing";
+            return null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return $"{part.FileName} unreadable: {ex.Message}";
+            stream?.Dispose();
+            problem = $"{part.FileName} unreadable: {ex.Message}";
+            return null;
         }
     }
 
-    /// <summary>Opens a verified part for the solver to read.</summary>
-    public Stream OpenPart(long id, CheckpointPart part) =>
-        new FileStream(Path.Combine(FolderOf(id), part.FileName), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+    /// <summary>Opens a part for the solver to read (not verified: see <see cref="OpenVerifiedPart"/>); never through a link.</summary>
+    /// <exception cref="IOException">Missing, or not a regular file.</exception>
+    public Stream OpenPart(long id, CheckpointPart part)
+    {
+        using var folder = OpenCheckpoint(id) ?? throw new FileNotFoundException($"{NameOf(id)} does not exist");
+        return new FileStream(folder.OpenRead(part.FileName), FileAccess.Read, 1 << 16);
+    }
 
     /// <summary>
     /// Keeps the newest <paramref name="keep"/> checkpoints that have a manifest and removes older ones, and
@@ -224,15 +290,24 @@ public sealed class CheckpointStore
     /// </summary>
     /// <remarks>
     /// The first folder removed is not deleted but becomes the spare folder (its manifest deleted first, every
-    /// file but the parts next, then renamed), whose parts the next checkpoint writes over; an older spare is
+    /// entry but the parts next, then renamed), whose parts the next checkpoint writes over; an older spare is
     /// deleted. The spare is never a checkpoint: it is not listed, and a part moved out of it counts only once
     /// a new manifest names its new size and SHA-256. So the folder holds at most one checkpoint's worth of
     /// parts beyond <paramref name="keep"/>.
+    /// Every removal goes through the folder's descriptor and never follows a link: a link in a checkpoint
+    /// folder, or a checkpoint folder swapped for a link while this runs, is removed as a link, and the files
+    /// it points to are untouched.
     /// </remarks>
     public IReadOnlyList<string> Prune(int keep, long newest)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1);
         var removed = new List<string>();
+        using var root = OpenRoot(create: false);
+        if (root is null)
+        {
+            return removed;
+        }
+
         var complete = 0;
         foreach (var id in ListIds())
         {
@@ -252,31 +327,17 @@ public sealed class CheckpointStore
                 continue;
             }
 
-            var folder = FolderOf(id);
+            var name = NameOf(id);
             try
             {
-                // The manifest goes first: a folder half-deleted by a crash must never look complete.
-                File.Delete(Path.Combine(folder, ManifestName));
-                if (removed.Count == 0 && StallsAt("prune", newest))
-                {
-                    foreach (var file in Directory.EnumerateFiles(folder).Take(1).ToList())
-                    {
-                        File.Delete(file);
-                    }
-
-                    StallHere($"removing {NameOf(id)} after {NameOf(newest)}");
-                }
-
-                if (removed.Count > 0 || !TryMakeSpare(folder))
-                {
-                    Directory.Delete(folder, recursive: true);
-                }
-
-                removed.Add(NameOf(id));
+                Remove(root, name, spare: removed.Count == 0, newest);
+                removed.Add(name);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                // Left for the next prune; a stale folder costs disk, never correctness.
+                // Left for the next prune; a stale folder costs disk, never correctness. A link swapped in is
+                // removed as a link.
+                TryDelete(root, name, onlyIfNotAFolder: true);
             }
         }
 
@@ -287,49 +348,82 @@ public sealed class CheckpointStore
     /// <exception cref="IOException">It could not be removed.</exception>
     public void RemoveSpare()
     {
-        if (Directory.Exists(SpareFolder))
+        using var root = OpenRoot(create: false);
+        root?.Delete(SpareName);
+    }
+
+    /// <summary>The checkpoint folder, opened; the user's own path may be a link (to a parallel file system, say).</summary>
+    private FolderHandle? OpenRoot(bool create) =>
+        create ? FolderHandle.Open(Root, create: true, followLink: true) : FolderHandle.TryOpen(Root, followLink: true);
+
+    /// <summary>Checkpoint <paramref name="id"/>'s folder, or null when there is none; a link there is refused.</summary>
+    private FolderHandle? OpenCheckpoint(long id)
+    {
+        using var root = OpenRoot(create: false);
+        return root?.TryOpenFolder(NameOf(id));
+    }
+
+    /// <summary>Removes checkpoint folder <paramref name="name"/>, manifest first; with <paramref name="spare"/> it becomes the spare if it can.</summary>
+    private static void Remove(FolderHandle root, string name, bool spare, long newest)
+    {
+        using var folder = root.OpenFolder(name, create: false);
+
+        // The manifest goes first: a folder half-deleted by a crash must never look complete.
+        folder.Delete(ManifestName);
+        if (spare && StallsAt("prune", newest))
         {
-            Directory.Delete(SpareFolder, recursive: true);
+            var first = folder.Entries().FirstOrDefault(e => e.Kind == EntryKind.File).Name;
+            if (first is not null)
+            {
+                folder.Delete(first);
+            }
+
+            StallHere($"removing {name} after {NameOf(newest)}");
+        }
+
+        if (!spare || !TryMakeSpare(root, folder, name))
+        {
+            root.Delete(name);
         }
     }
 
-    /// <summary>Moves this rank's part of the spare folder to <paramref name="path"/>, if there is one.</summary>
-    private void TakeSpare(string name, string path)
+    /// <summary>Moves this rank's part of the spare folder into <paramref name="folder"/>, if there is one.</summary>
+    private static void TakeSpare(FolderHandle root, FolderHandle folder, string name)
     {
         try
         {
-            File.Move(Path.Combine(SpareFolder, name), path, overwrite: false);
+            using var spare = root.TryOpenFolder(SpareName);
+            if (spare is not null && spare.KindOf(name) == EntryKind.File)
+            {
+                spare.Rename(name, folder, name);
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // No spare (the first checkpoints, or rank 0 has not pruned yet): a new file, as without one.
+            // No spare (the first checkpoints, or rank 0 has not pruned yet), or not one to trust: a new file.
         }
     }
 
     /// <summary>
-    /// Turns <paramref name="folder"/>, whose manifest is already gone, into the spare folder: every file but
-    /// the parts deleted, an older spare deleted, then one rename. False when any step fails (the caller then
-    /// deletes the folder); a crash in between leaves either an incomplete checkpoint folder or a spare.
+    /// Turns checkpoint folder <paramref name="name"/>, whose manifest is already gone, into the spare folder:
+    /// every entry but the parts deleted, an older spare deleted, then one rename. False when any step fails
+    /// (the caller then deletes the folder); a crash in between leaves either an incomplete checkpoint folder
+    /// or a spare.
     /// </summary>
-    private bool TryMakeSpare(string folder)
+    private static bool TryMakeSpare(FolderHandle root, FolderHandle folder, string name)
     {
         try
         {
-            foreach (var file in Directory.EnumerateFiles(folder).ToList())
+            foreach (var (entry, kind) in folder.Entries())
             {
-                var name = Path.GetFileName(file);
-                if (!name.StartsWith("rank-", StringComparison.Ordinal) || !name.EndsWith(".part", StringComparison.Ordinal))
+                if (kind != EntryKind.File || !entry.StartsWith("rank-", StringComparison.Ordinal) || !entry.EndsWith(".part", StringComparison.Ordinal))
                 {
-                    File.Delete(file);
+                    folder.Delete(entry);
                 }
             }
 
-            if (Directory.Exists(SpareFolder))
-            {
-                Directory.Delete(SpareFolder, recursive: true);
-            }
-
-            Directory.Move(folder, SpareFolder);
+            root.Delete(SpareName);
+            root.Rename(name, root, SpareName);
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -338,11 +432,14 @@ public sealed class CheckpointStore
         }
     }
 
-    private static void TryDelete(string path)
+    private static void TryDelete(FolderHandle folder, string name, bool onlyIfNotAFolder = false)
     {
         try
         {
-            File.Delete(path);
+            if (!onlyIfNotAFolder || folder.KindOf(name) is EntryKind.Link or EntryKind.File or EntryKind.Other)
+            {
+                folder.Delete(name);
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
-using Convergence.Output;
+using System.Text;
+using Convergence.FileSystem;
 
 namespace Convergence.Hosting;
 
@@ -21,55 +22,59 @@ internal sealed class PeerFailureReports
 
     private const string RecordedName = "recorded.txt";
 
+    private readonly string _serviceDirectory;
+
     /// <summary>Uses the folder inside <paramref name="serviceDirectory"/>.</summary>
     public PeerFailureReports(string serviceDirectory)
     {
+        _serviceDirectory = serviceDirectory;
         Folder = Path.Combine(serviceDirectory, FolderName);
     }
 
     /// <summary>The folder reports go to.</summary>
     public string Folder { get; }
 
-    /// <summary>Rank 0 at start: removes what an earlier run in the same service folder left.</summary>
+    /// <summary>Rank 0 at start: removes what an earlier run in the same service folder left (a link there is removed as a link).</summary>
     public void Clear()
     {
-        if (Directory.Exists(Folder))
-        {
-            Directory.Delete(Folder, recursive: true);
-        }
+        using var service = FolderHandle.TryOpen(_serviceDirectory, followLink: true);
+        service?.Delete(FolderName);
     }
 
     /// <summary>A failing rank: hands its error to rank 0.</summary>
-    /// <exception cref="IOException">The folder cannot be written.</exception>
+    /// <exception cref="IOException">The folder cannot be written, or it is a link (refused, never written through).</exception>
     public void Report(int rank, string error)
     {
-        Directory.CreateDirectory(Folder);
-        AtomicFile.WriteAllText(Path.Combine(Folder, string.Create(CultureInfo.InvariantCulture, $"rank-{rank}.txt")), error.Replace('\n', ' ') + "\n");
+        using var folder = OpenFolder(create: true)!;
+        folder.WriteAtomically(string.Create(CultureInfo.InvariantCulture, $"rank-{rank}.txt"), Encoding.UTF8.GetBytes(error.Replace('\n', ' ') + "\n"));
     }
 
     /// <summary>Rank 0's watcher: true once any rank has reported (one stat; cheap enough for a background poll).</summary>
     public bool AnyReported() => Directory.Exists(Folder);
 
-    /// <summary>Rank 0: every report present, lowest rank first.</summary>
+    /// <summary>Rank 0: every report present, lowest rank first. Only regular files count: a link or FIFO there is never read.</summary>
     public IReadOnlyList<(int Rank, string Error)> Collect()
     {
         var reports = new List<(int, string)>();
-        if (!Directory.Exists(Folder))
+        using var folder = OpenQuietly();
+        if (folder is null)
         {
             return reports;
         }
 
-        foreach (var path in Directory.EnumerateFiles(Folder, "rank-*.txt"))
+        foreach (var (name, kind) in folder.Entries())
         {
-            var name = Path.GetFileNameWithoutExtension(path);
-            if (!int.TryParse(name.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var rank))
+            if (kind != EntryKind.File
+                || !name.StartsWith("rank-", StringComparison.Ordinal)
+                || !name.EndsWith(".txt", StringComparison.Ordinal)
+                || !int.TryParse(name.AsSpan(5, name.Length - 9), NumberStyles.None, CultureInfo.InvariantCulture, out var rank))
             {
                 continue;
             }
 
             try
             {
-                reports.Add((rank, File.ReadAllText(path).Trim()));
+                reports.Add((rank, folder.ReadAllText(name).Trim()));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -82,18 +87,18 @@ internal sealed class PeerFailureReports
     }
 
     /// <summary>Rank 0: tells the failing ranks that the FAILED result is written (naming the rank it names).</summary>
+    /// <exception cref="IOException">The folder cannot be written, or it is a link.</exception>
     public void Acknowledge(int rank)
     {
-        Directory.CreateDirectory(Folder);
-        AtomicFile.WriteAllText(Path.Combine(Folder, RecordedName), string.Create(CultureInfo.InvariantCulture, $"failed_rank={rank}\n"));
+        using var folder = OpenFolder(create: true)!;
+        folder.WriteAtomically(RecordedName, Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"failed_rank={rank}\n")));
     }
 
     /// <summary>A failing rank: waits until rank 0 has recorded a failure, at most <paramref name="timeout"/>.</summary>
     public bool WaitForRecorded(TimeSpan timeout)
     {
-        var path = Path.Combine(Folder, RecordedName);
         var deadline = DateTime.UtcNow + timeout;
-        while (!File.Exists(path))
+        while (!IsRecorded())
         {
             if (DateTime.UtcNow >= deadline)
             {
@@ -104,5 +109,33 @@ internal sealed class PeerFailureReports
         }
 
         return true;
+    }
+
+    private bool IsRecorded()
+    {
+        using var folder = OpenQuietly();
+        return folder?.KindOf(RecordedName) == EntryKind.File;
+    }
+
+    /// <summary>The hand-over folder for reading, or null when it is missing or not a folder (a link is never followed).</summary>
+    private FolderHandle? OpenQuietly()
+    {
+        try
+        {
+            return OpenFolder(create: false);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The hand-over folder, opened without following a link (the service folder itself may be one).</summary>
+    private FolderHandle? OpenFolder(bool create)
+    {
+        using var service = create
+            ? FolderHandle.Open(_serviceDirectory, create: false, followLink: true)
+            : FolderHandle.TryOpen(_serviceDirectory, followLink: true);
+        return service is null ? null : create ? service.OpenFolder(FolderName, create: true) : service.TryOpenFolder(FolderName);
     }
 }
