@@ -220,11 +220,28 @@ public sealed class ServiceHost : IDisposable
         FinalNotificationPosition = Intake is null ? null : Intake.Position ?? NotificationPosition.NoFile(_options.NotificationsFile, DateTimeOffset.UtcNow);
         Live.Finish(pageState ?? StateOf(result.Outcome), result.Iteration, result.TotalIterations, result.Residual, result.Tolerance, pageMessage ?? result.Message);
         _reporter?.StopAndWriteFinal();
-        ResultFile.Write(_options.ResultFile, ResultFile.FormatResult(JobName, _ranks, result, extraResultFields));
+        try
+        {
+            ResultFile.Write(_options.ResultFile, ResultFile.FormatResult(JobName, _ranks, result, extraResultFields));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The job's end is not undone by a disk that refuses the result: the end line and the exit code
+            // still say how it ended, and stderr says why result.txt does not.
+            ReportUnwrittenResult(ex);
+        }
+
         Intake?.Dispose();
         _log.WriteAlways(FormattableString.Invariant(
             $"end outcome={ResultFile.Word(result.Outcome)} iteration={result.Iteration} total={result.TotalIterations} residual={result.Residual:G6} tolerance={result.Tolerance:G6} restarts={result.Restarts} elapsed={result.Elapsed.TotalSeconds:0.###}s it/s={(result.TotalIterations / Math.Max(result.Elapsed.TotalSeconds, 1e-9)):0} commands applied={Journal.AppliedCount} rejected={Journal.RejectedCount} exit={result.ExitCode}"));
         _log.Write($"result written to {_options.ResultFile}: {result.Message}");
+    }
+
+    private void ReportUnwrittenResult(Exception ex)
+    {
+        var line = $"could not write the result to {_options.ResultFile}: {ex.Message}";
+        _log.WriteAlways(line);
+        Console.Error.WriteLine($"convergence: error: {line}");
     }
 
     private void FailLocked(string error, int exitCode, int failedRank)
@@ -249,7 +266,7 @@ public sealed class ServiceHost : IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            _log.Write($"could not write the FAILED result to {_options.ResultFile}: {ex.Message}");
+            ReportUnwrittenResult(ex);
         }
 
         if (onOwnerThread)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Convergence.FileSystem;
 using Convergence.Solver;
 
 namespace Convergence.Output;
@@ -82,8 +83,42 @@ public static class ResultFile
         ("message", error),
     ]);
 
-    /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> atomically and durably.</summary>
-    public static void Write(string path, string content) => AtomicFile.WriteAllText(path, content, durable: true);
+    /// <summary>
+    /// Writes <paramref name="content"/> to <paramref name="path"/> atomically and durably. When the file
+    /// system refuses the new file (full, out of inodes), the result is written over the existing file in
+    /// place instead: the placeholder written at start holds blocks that a result of the same size reuses, so
+    /// a full disk does not leave the outcome at <see cref="Unset"/>. That write is not atomic (a reader may
+    /// see it half written for an instant), which beats a result that never comes.
+    /// </summary>
+    /// <exception cref="IOException">Neither way worked; the message names both reasons.</exception>
+    public static void Write(string path, string content)
+    {
+        try
+        {
+            AtomicFile.WriteAllText(path, content, durable: true);
+        }
+        catch (IOException atomic)
+        {
+            try
+            {
+                OverwriteInPlace(path, Encoding.UTF8.GetBytes(content));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new IOException($"cannot write {path}: {atomic.Message}; writing over the old file failed too: {ex.Message}", atomic);
+            }
+        }
+    }
+
+    private static void OverwriteInPlace(string path, byte[] bytes)
+    {
+        var full = Path.GetFullPath(path);
+        using var folder = FolderHandle.Open(Path.GetDirectoryName(full)!, followLink: true);
+        using var handle = folder.OpenOrCreateForWrite(Path.GetFileName(full));
+        RandomAccess.Write(handle, bytes, 0);
+        RandomAccess.SetLength(handle, bytes.Length);
+        RandomAccess.FlushToDisk(handle);
+    }
 
     /// <summary>Reads a result file into its fields; later duplicates win. Lines without '=' are ignored.</summary>
     public static IReadOnlyDictionary<string, string> Parse(string text)
