@@ -43,6 +43,17 @@ public static class MpiJob
 
         // Before anything touches the console: see PlainConsole.
         PlainConsole.Apply();
+        TimeSpan? finalizeTimeout;
+        try
+        {
+            finalizeTimeout = FinalizeWatchdog.ReadTimeout();
+        }
+        catch (FormatException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return ExitCodes.Usage;
+        }
+
         MpiCoordinator coordinator;
         try
         {
@@ -69,7 +80,9 @@ public static class MpiJob
         }
 
         var code = runJob(args, coordinator);
-        MpiRuntime.Shutdown();
+
+        // The result is durable by now: a finalize that never returns must not hold the allocation.
+        MpiRuntime.Shutdown(finalizeTimeout, code);
         return code;
     }
 }

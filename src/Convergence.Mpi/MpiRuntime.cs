@@ -38,7 +38,7 @@ public static partial class MpiRuntime
     /// <summary>The library's own version line, shortened (e.g. "MPICH 4.0.2", "Open MPI v4.1.4").</summary>
     public static string Version { get; private set; } = "version unknown";
 
-    /// <summary>True between <see cref="Initialize"/> and <see cref="Shutdown"/>.</summary>
+    /// <summary>True between <see cref="Initialize"/> and <see cref="Shutdown()"/>.</summary>
     public static bool IsInitialized => _initialized;
 
     /// <summary>
@@ -88,12 +88,19 @@ public static partial class MpiRuntime
     }
 
     /// <summary>Calls <c>MPI_Finalize</c>; safe to call when not initialised.</summary>
-    public static void Shutdown()
+    public static void Shutdown() => Shutdown(null, 0);
+
+    /// <summary>
+    /// Calls <c>MPI_Finalize</c>, bounded by <paramref name="timeout"/> (<see cref="FinalizeWatchdog"/>): past it
+    /// the process ends with <paramref name="exitCode"/>. Safe to call when not initialised.
+    /// </summary>
+    public static void Shutdown(TimeSpan? timeout, int exitCode)
     {
         if (_initialized)
         {
             _initialized = false;
-            _binding!.Shutdown();
+            var binding = _binding!;
+            FinalizeWatchdog.Run(binding.Shutdown, timeout, exitCode, binding.Rank());
         }
     }
 
