@@ -216,7 +216,7 @@ internal sealed partial class FailureRoute
         try
         {
             Directory.CreateDirectory(options.ServiceDirectory);
-            ResultFile.Write(options.ResultFile, ResultFile.FormatFailure(_jobName, _coordinator.Rank, _coordinator.Size, error, exitCode));
+            ResultFile.Write(options.ResultFile, ResultFile.FormatFailure(_jobName, _coordinator.Rank, _coordinator.Size, error, exitCode, RankHosts.ThisHost));
 
             // Otherwise the page would say "running" for ever: this rank cannot show rank 0's history or
             // journal, but it can say that the job failed and why.

@@ -52,9 +52,11 @@ public sealed class JobRunner
         {
             var signals = CatchSignals();
             _options = AskSlurmForDeadline(_options);
+            var hosts = RankHosts.Gather(_coordinator);
             if (isRoot)
             {
                 host = ServiceHost.Start(_options, _log, _solver.Name, _solver.Commands, _coordinator.Size, _coordinator.Description, ContinueReadingAt());
+                host.UseHosts(hosts);
                 LogChainStart();
             }
 
@@ -222,7 +224,7 @@ public sealed class JobRunner
 
         // Owned by the process, not this run: a late signal while a rank finishes cleanly must not kill it.
         var signals = SignalVotes.CatchForProcess(_options.Signals, _log.Write);
-        _log.Write($"signals: {_options.Signals} on rank {_coordinator.Rank} pid {Environment.ProcessId}");
+        _log.Write($"signals: {_options.Signals} on rank {_coordinator.Rank} pid {Environment.ProcessId} host {RankHosts.ThisHost}");
         return signals;
     }
 

@@ -42,6 +42,7 @@ public sealed class ServiceHost : IDisposable
     private readonly int _ownerThread = Environment.CurrentManagedThreadId;
     private PeerFailureWatcher? _peerFailures;
     private bool _ended;
+    private RankHosts? _hosts;
     private bool _failed;
 
     private ServiceHost(RunOptions options, JobLog log, string jobName, int ranks, CommandIntake? intake, CommandJournal journal, LiveStatus live, StatusReporter? reporter)
@@ -237,6 +238,14 @@ public sealed class ServiceHost : IDisposable
         _log.Write($"result written to {_options.ResultFile}: {result.Message}");
     }
 
+    /// <summary>Rank 0, once at start: the hosts of every rank, for the log, the page and a failure's result.</summary>
+    internal void UseHosts(RankHosts hosts)
+    {
+        _hosts = hosts;
+        _log.Write(hosts.Describe());
+        Live.Nodes = hosts.Nodes().Select(n => new NodeRanks(n.Host, n.Ranks)).ToList();
+    }
+
     private void ReportUnwrittenResult(Exception ex)
     {
         var line = $"could not write the result to {_options.ResultFile}: {ex.Message}";
@@ -262,7 +271,7 @@ public sealed class ServiceHost : IDisposable
             var last = Live.Snapshot(0);
             Live.Finish(JobState.Failed, last.Iteration, last.TotalIterations, double.NaN, last.Tolerance, error);
             _reporter?.StopAndWriteFinal();
-            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(JobName, failedRank, _ranks, error, exitCode));
+            ResultFile.Write(_options.ResultFile, ResultFile.FormatFailure(JobName, failedRank, _ranks, error, exitCode, _hosts?.HostOf(failedRank)));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -72,11 +72,13 @@ public static class ResultFile
     /// <param name="ranks">The number of ranks.</param>
     /// <param name="error">What went wrong, one line.</param>
     /// <param name="exitCode">The process exit code that goes with it (a refused resume is a usage error, 2).</param>
-    public static string FormatFailure(string job, int rank, int ranks, string error, int exitCode = ExitCodes.Failed) => Format(
+    /// <param name="host">The host of that rank (<c>failed_host</c>); null when unknown.</param>
+    public static string FormatFailure(string job, int rank, int ranks, string error, int exitCode = ExitCodes.Failed, string? host = null) => Format(
     [
         ("outcome", "FAILED"),
         ("job", job),
         ("failed_rank", rank.ToString(CultureInfo.InvariantCulture)),
+        .. host is null ? Array.Empty<(string, string)>() : [("failed_host", host)],
         ("ranks", ranks.ToString(CultureInfo.InvariantCulture)),
         ("exit_code", exitCode.ToString(CultureInfo.InvariantCulture)),
         ("finished_at", Now()),

@@ -26,6 +26,7 @@ public sealed class LiveStatus
     private string? _message;
     private string? _lastCheckpoint;
     private string? _warning;
+    private IReadOnlyList<NodeRanks> _nodes = [];
 
     /// <summary>Creates the hand-over for one job.</summary>
     public LiveStatus(string jobName, string solverName, int ranks, double tolerance, IReadOnlyList<CustomCommand> customCommands, CommandJournal journal)
@@ -46,6 +47,28 @@ public sealed class LiveStatus
 
     /// <summary>Number of ranks.</summary>
     public int Ranks { get; }
+
+    /// <summary>Each host with its ranks, once rank 0 knows them (empty before).</summary>
+    public IReadOnlyList<NodeRanks> Nodes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _nodes;
+            }
+        }
+
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            lock (_gate)
+            {
+                _nodes = value;
+                Version++;
+            }
+        }
+    }
 
     /// <summary>The solver's own commands.</summary>
     public IReadOnlyList<CustomCommand> CustomCommands { get; }
@@ -170,6 +193,7 @@ public sealed class LiveStatus
                 SolverName = SolverName,
                 State = _state,
                 Ranks = Ranks,
+                Nodes = _nodes,
                 Iteration = _iteration,
                 TotalIterations = _total,
                 Residual = _residual,

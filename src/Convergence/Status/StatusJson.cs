@@ -44,6 +44,16 @@ public static class StatusJson
             w.WriteString("state", s.State.ToString());
             w.WriteBoolean("finished", s.Finished);
             w.WriteNumber("ranks", s.Ranks);
+            w.WriteStartArray("nodes");
+            foreach (var node in s.Nodes)
+            {
+                w.WriteStartObject();
+                w.WriteString("host", node.Host);
+                w.WriteString("ranks", node.Ranks);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
             w.WriteNumber("iteration", s.Iteration);
             w.WriteNumber("totalIterations", s.TotalIterations);
             Number(w, "residual", s.Residual);

@@ -66,7 +66,14 @@ public static class StatusPage
         sb.Append("<header>\n<h1 id=\"job\">").Append(E(s.JobName)).Append("</h1>\n");
         sb.Append("<span id=\"state\" class=\"state state-").Append(E(state.Replace(' ', '-'))).Append("\">").Append(E(state)).Append("</span>\n");
         sb.Append("<span class=\"sub\">solver <span id=\"solver\">").Append(E(s.SolverName)).Append("</span> · ")
-            .Append(CultureInfo.InvariantCulture, $"<span id=\"ranks\">{s.Ranks}</span> {(s.Ranks == 1 ? "rank" : "ranks")}</span>\n");
+            .Append(CultureInfo.InvariantCulture, $"<span id=\"ranks\">{s.Ranks}</span> {(s.Ranks == 1 ? "rank" : "ranks")}");
+        if (s.Nodes.Count > 0)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $" on {s.Nodes.Count} {(s.Nodes.Count == 1 ? "node" : "nodes")}: <span id=\"nodes\">")
+                .Append(E(string.Join(", ", s.Nodes.Select(n => $"{n.Host} ({n.Ranks})")))).Append("</span>");
+        }
+
+        sb.Append("</span>\n");
         sb.Append("</header>\n");
         if (!string.IsNullOrEmpty(s.Message))
         {

@@ -21,6 +21,9 @@ public sealed record StatusSnapshot
     /// <summary>Number of ranks.</summary>
     public required int Ranks { get; init; }
 
+    /// <summary>Each host the job runs on with its ranks (e.g. <c>0-1</c>), in order of first rank; empty when not known.</summary>
+    public IReadOnlyList<NodeRanks> Nodes { get; init; } = [];
+
     /// <summary>Iterations since the last (re)start.</summary>
     public required long Iteration { get; init; }
 

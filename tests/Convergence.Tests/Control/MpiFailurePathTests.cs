@@ -31,6 +31,7 @@ public sealed class MpiFailurePathTests
 
         // Deterministic: rank 0's own failure wins over the others', every time.
         Assert.Equal("0", result["failed_rank"]);
+        Assert.Equal(Environment.MachineName, result["failed_host"]);
         Assert.Equal("rank 0: InvalidOperationException: injected failure at iteration 200 on rank 0 (--fail-at-iteration)", result["message"]);
         AssertRank0sFailedPage(service, job, "injected failure at iteration 200 on rank 0");
         Assert.DoesNotContain("writes the FAILED result itself", job.Output, StringComparison.Ordinal);
@@ -48,6 +49,7 @@ public sealed class MpiFailurePathTests
         var result = Notify.ReadResult(service);
         Assert.Equal("FAILED", result["outcome"]);
         Assert.Equal("1", result["failed_rank"]);
+        Assert.Equal(Environment.MachineName, result["failed_host"]);
         Assert.Contains("injected failure at iteration 200 on rank 1", result["message"], StringComparison.Ordinal);
         AssertRank0sFailedPage(service, job, "injected failure at iteration 200 on rank 1");
         Assert.Contains($"rank 1 handed its failure to rank 0; FAILED result written (also failed: ranks {others})", job.Stdout, StringComparison.Ordinal);
