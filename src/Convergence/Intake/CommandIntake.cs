@@ -150,11 +150,13 @@ public sealed class CommandIntake : IDisposable
     {
         _watcher?.Dispose();
         StopAndDrain();
-        if (!_abandoned)
+        if (_abandoned)
         {
-            _tail.Dispose();
+            // The stuck thread still holds the tail and may wake: it finds the stop requested and ends.
+            return;
         }
 
+        _tail.Dispose();
         _wake.Dispose();
         _stop.Dispose();
     }
@@ -166,7 +168,7 @@ public sealed class CommandIntake : IDisposable
             PollOnce();
 
             // A poll that stopped at its byte budget goes on at once: a flood is read in bounded steps.
-            if (!_tail.HasMore)
+            if (!_tail.HasMore && !_stop.IsCancellationRequested)
             {
                 _wake.WaitOne(_pollInterval);
             }

@@ -611,6 +611,12 @@ public sealed class NotificationTail : IDisposable
 
         try
         {
+            // Replaced before it was first read (held back behind an unreadable file): compared with its own predecessor first.
+            if (retired.Predecessor is not null && !ContinueAfterPredecessor(retired, UnixFileStatus.Stat(retired.Handle).Size))
+            {
+                return Step.Failed;
+            }
+
             return Drain(retired, long.MaxValue, lines, ref budget) ? Step.Done : Step.OutOfBudget;
         }
         catch (Exception ex) when (ReadErrors.IsFileError(ex))
