@@ -816,7 +816,7 @@ public sealed class NotificationTail : IDisposable
     }
 
     /// <summary>Notes a problem of this poll; the first one is the poll's <see cref="Warning"/>.</summary>
-    private void Report(string problem) => _pollProblem ??= problem;
+    private void Report(string problem) => _pollProblem ??= Commands.CommandParser.OneLine(problem);
 
     private static string Describe(TailSource source, string what, Exception ex) =>
         FormattableString.Invariant($"cannot read {what} (inode {source.Identity.Inode}): {ex.GetType().Name}: {ex.Message}{(ReadErrors.IsStale(ex) ? " (stale: given up)" : " (will retry)")}");

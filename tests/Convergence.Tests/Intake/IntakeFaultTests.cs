@@ -324,9 +324,9 @@ public sealed class IntakeFaultTests : IDisposable
             position = first.TakePosition()!;
         }
 
-        AppendText(_path, "CHECKPOINT #c1\n");
+        // The next link starts where the first stopped and, before it has read a line, the file is rewritten.
         using var next = new NotificationTail(_path, 4096, replayExisting: false, position);
-        Assert.Equal(["CHECKPOINT #c1"], Texts(PollOnce(next)));
+        Assert.Empty(PollOnce(next));
         Sed("$a STOP");
         Assert.Equal(["STOP"], Texts(PollUntil(next, l => l.Count >= 1)));
     }
