@@ -39,6 +39,12 @@ public sealed class CommandIntake : IDisposable
 
     private const int MaxFinalPolls = 64;
 
+    /// <summary>The same problem is logged again after this long at the earliest.</summary>
+    private static readonly TimeSpan SameProblemEvery = TimeSpan.FromSeconds(60);
+
+    /// <summary>At most one problem line per this interval, however the problems change.</summary>
+    private static readonly TimeSpan ProblemLinesEvery = TimeSpan.FromSeconds(1);
+
     private readonly NotificationTail _tail;
     private readonly CommandParser _parser;
     private readonly CommandJournal _journal;
@@ -55,6 +61,11 @@ public sealed class CommandIntake : IDisposable
     private long _polls;
     private int _waiting;
     private string? _problem;
+    private string? _loggedProblem;
+    private long _loggedProblemAt;
+    private long _heldProblems;
+    private bool _problemShown;
+    private bool _abandoned;
 
     /// <summary>Starts watching at once; the intake owns <paramref name="tail"/> from now on and disposes it.</summary>
     public CommandIntake(NotificationTail tail, CommandParser parser, CommandJournal journal, TimeSpan pollInterval, bool useChangeNotifications, Action<string> log)
@@ -82,7 +93,10 @@ public sealed class CommandIntake : IDisposable
     /// Where the watcher stopped reading; meaningful after <see cref="StopAndDrain"/> (a chained job records it
     /// for its next link). Null when no file was open.
     /// </summary>
-    public NotificationPosition? Position => _stop.IsCancellationRequested ? _tail.TakePosition() : null;
+    public NotificationPosition? Position => _stop.IsCancellationRequested && !_abandoned ? _tail.TakePosition() : null;
+
+    /// <summary>How long <see cref="StopAndDrain"/> waits for the watcher thread before giving up on it (logged).</summary>
+    internal TimeSpan JoinTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How many polls have run (for the watcher-cost figures).</summary>
     public long Polls => Interlocked.Read(ref _polls);
@@ -109,7 +123,15 @@ public sealed class CommandIntake : IDisposable
 
         _stop.Cancel();
         _wake.Set();
-        _thread.Join();
+        if (!_thread.Join(JoinTimeout))
+        {
+            // Stuck in the kernel (a hung NFS server): the job ends without it; the tail is left to that thread.
+            _abandoned = true;
+            _log(FormattableString.Invariant(
+                $"notifications: the watcher did not stop within {JoinTimeout.TotalSeconds:0} s (stuck reading {_tail.Path}?); ending without a last look at the file"));
+            _journal.FlushRejections(force: true);
+            return;
+        }
 
         // Bounded: a sender flooding the file while the job ends must not keep it from ending.
         var polls = 0;
@@ -128,6 +150,12 @@ public sealed class CommandIntake : IDisposable
     {
         _watcher?.Dispose();
         StopAndDrain();
+        if (_abandoned)
+        {
+            // The stuck thread still holds the tail and may wake: it finds the stop requested and ends.
+            return;
+        }
+
         _tail.Dispose();
         _wake.Dispose();
         _stop.Dispose();
@@ -140,7 +168,7 @@ public sealed class CommandIntake : IDisposable
             PollOnce();
 
             // A poll that stopped at its byte budget goes on at once: a flood is read in bounded steps.
-            if (!_tail.HasMore)
+            if (!_tail.HasMore && !_stop.IsCancellationRequested)
             {
                 _wake.WaitOne(_pollInterval);
             }
@@ -179,12 +207,46 @@ public sealed class CommandIntake : IDisposable
             _log(notice);
         }
 
-        if (problem != _problem)
+        // A problem held back by the rate limit is tried again at later polls while it lasts.
+        if (problem != _problem || (problem is not null && problem != _loggedProblem))
         {
-            // Logged once per change, not once per poll: a missing mount must not flood the job's log.
-            _log(problem is null ? $"notifications: {_tail.Path} readable again" : $"notifications: {problem}");
+            LogProblemChange(problem, changed: problem != _problem);
             _problem = problem;
         }
+    }
+
+    /// <summary>
+    /// Logs a change of the watcher's problem, rate-limited: a missing mount or a flapping disk must not flood
+    /// the job's log. The same problem again within a minute, or any problem within a second of the last line,
+    /// is only counted (and the count given with the next line); "readable again" follows only a logged problem.
+    /// </summary>
+    private void LogProblemChange(string? problem, bool changed)
+    {
+        var now = Environment.TickCount64;
+        if (problem is null)
+        {
+            if (_problemShown)
+            {
+                _log($"notifications: {_tail.Path} readable again");
+                _problemShown = false;
+            }
+
+            return;
+        }
+
+        var sinceLast = TimeSpan.FromMilliseconds(now - _loggedProblemAt);
+        if ((_loggedProblem is not null && problem == _loggedProblem && sinceLast < SameProblemEvery) || sinceLast < ProblemLinesEvery)
+        {
+            _heldProblems += changed ? 1 : 0;
+            return;
+        }
+
+        var held = _heldProblems == 0 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" ({_heldProblems} more problem reports held back)");
+        _log($"notifications: {problem}{held}");
+        _heldProblems = 0;
+        _loggedProblem = problem;
+        _loggedProblemAt = now;
+        _problemShown = true;
     }
 
     private void Handle(TailLine line)

@@ -25,28 +25,35 @@ public readonly record struct ContentFingerprint(long Length, string Sha256)
 
     /// <summary>The fingerprint of the first <paramref name="length"/> bytes of the file open as <paramref name="handle"/>.</summary>
     /// <exception cref="EndOfStreamException">The file is shorter than <paramref name="length"/>.</exception>
-    public static ContentFingerprint Of(SafeFileHandle handle, long length)
+    public static ContentFingerprint Of(SafeFileHandle handle, long length) => Of(ReadErrors.Direct, handle, length, null);
+
+    /// <summary>
+    /// The fingerprint of the first <paramref name="length"/> bytes, read through <paramref name="reader"/>. With
+    /// <paramref name="into"/> (a fresh SHA-256), the bytes are hashed into it and it is left open, so that a caller
+    /// can go on hashing what follows (meaningful only up to <see cref="HeadBytes"/>).
+    /// </summary>
+    /// <exception cref="EndOfStreamException">The file is shorter than <paramref name="length"/>.</exception>
+    internal static ContentFingerprint Of(ITailReader reader, SafeFileHandle handle, long length, IncrementalHash? into)
     {
         ArgumentNullException.ThrowIfNull(handle);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[64 * 1024];
-        var head = Math.Min(length, HeadBytes);
-        HashRange(handle, 0, head, hash, buffer);
-        if (length > head)
+        if (into is not null)
         {
-            var tailStart = Math.Max(head, length - TailBytes);
-            HashRange(handle, tailStart, length - tailStart, hash, buffer);
+            return Hash(reader, handle, length, into, keepOpen: true);
         }
 
-        return new ContentFingerprint(length, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        return Hash(reader, handle, length, hash, keepOpen: false);
     }
 
     /// <summary>
     /// True when the file open as <paramref name="handle"/> (of <paramref name="size"/> bytes) begins with the
     /// content this fingerprint covers; false when it is shorter or differs.
     /// </summary>
-    public bool Matches(SafeFileHandle handle, long size)
+    public bool Matches(SafeFileHandle handle, long size) => Matches(ReadErrors.Direct, handle, size, null);
+
+    /// <summary>As <see cref="Matches(SafeFileHandle, long)"/>, reading through <paramref name="reader"/>, hashing into <paramref name="into"/> when given.</summary>
+    internal bool Matches(ITailReader reader, SafeFileHandle handle, long size, IncrementalHash? into)
     {
         if (size < Length)
         {
@@ -55,7 +62,7 @@ public readonly record struct ContentFingerprint(long Length, string Sha256)
 
         try
         {
-            return Of(handle, Length) == this;
+            return Of(reader, handle, Length, into) == this;
         }
         catch (EndOfStreamException)
         {
@@ -64,11 +71,25 @@ public readonly record struct ContentFingerprint(long Length, string Sha256)
         }
     }
 
-    private static void HashRange(SafeFileHandle handle, long offset, long count, IncrementalHash hash, byte[] buffer)
+    private static ContentFingerprint Hash(ITailReader reader, SafeFileHandle handle, long length, IncrementalHash hash, bool keepOpen)
+    {
+        var buffer = new byte[64 * 1024];
+        var head = Math.Min(length, HeadBytes);
+        HashRange(reader, handle, 0, head, hash, buffer);
+        if (length > head)
+        {
+            var tailStart = Math.Max(head, length - TailBytes);
+            HashRange(reader, handle, tailStart, length - tailStart, hash, buffer);
+        }
+
+        return new ContentFingerprint(length, Convert.ToHexStringLower(keepOpen ? hash.GetCurrentHash() : hash.GetHashAndReset()));
+    }
+
+    private static void HashRange(ITailReader reader, SafeFileHandle handle, long offset, long count, IncrementalHash hash, byte[] buffer)
     {
         while (count > 0)
         {
-            var read = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, count)), offset);
+            var read = reader.ReadRetryingInterrupts(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, count)), offset);
             if (read == 0)
             {
                 throw new EndOfStreamException($"the file ended {count} bytes before the length the fingerprint covers");

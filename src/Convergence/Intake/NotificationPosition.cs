@@ -17,7 +17,12 @@ namespace Convergence.Intake;
 /// SHA-256 (hex) of the up to <see cref="CheckBytes"/> bytes before <paramref name="Offset"/>: a file re-created
 /// with the old inode number (file systems reuse them at once) is told apart by its content. Empty: not checked.
 /// </param>
-public sealed record NotificationPosition(string Path, ulong Device, ulong Inode, long Offset, DateTimeOffset RecordedAt, string Check = "")
+/// <param name="Prefix">
+/// The <see cref="ContentFingerprint.Sha256"/> of the file's first <paramref name="Offset"/> bytes: a file at the
+/// path with another inode that begins with them (rewritten by <c>sed -i</c>, an editor) is read on after them,
+/// not from its start. Empty: not known (then such a file is read from its start when it is newer).
+/// </param>
+public sealed record NotificationPosition(string Path, ulong Device, ulong Inode, long Offset, DateTimeOffset RecordedAt, string Check = "", string Prefix = "")
 {
     /// <summary>How many bytes before the offset <see cref="Check"/> covers.</summary>
     public const int CheckBytes = 256;
@@ -49,6 +54,7 @@ public sealed record NotificationPosition(string Path, ulong Device, ulong Inode
         sb.Append(CultureInfo.InvariantCulture, $"device={Device}\ninode={Inode}\noffset={Offset}\n");
         sb.Append("recorded_at=").Append(RecordedAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture)).Append('\n');
         sb.Append("check=").Append(Check).Append('\n');
+        sb.Append("prefix=").Append(Prefix).Append('\n');
         return sb.ToString();
     }
 
@@ -80,7 +86,7 @@ public sealed record NotificationPosition(string Path, ulong Device, ulong Inode
         }
         else
         {
-            return new NotificationPosition(path, device, inode, offset, at, fields.GetValueOrDefault("check") ?? string.Empty);
+            return new NotificationPosition(path, device, inode, offset, at, fields.GetValueOrDefault("check") ?? string.Empty, fields.GetValueOrDefault("prefix") ?? string.Empty);
         }
 
         return null;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 
 namespace Convergence.Intake;
@@ -25,6 +26,16 @@ namespace Convergence.Intake;
 /// without being held; memory stays bounded by the line limit per open file.
 /// </para>
 /// <para>
+/// Faults: every file is opened without following a symbolic link and without blocking (<c>O_NOFOLLOW |
+/// O_NONBLOCK</c>), then checked through its descriptor: a link, FIFO, folder or device at the path is refused
+/// with a one-line reason (<see cref="Warning"/>) and never read. Each step of a poll (looking at the path,
+/// each replaced file, the comparison with the replaced file, the current file) fails on its own: the error
+/// becomes the poll's <see cref="Warning"/>, the step is tried again at the next poll, and replaced files are
+/// closed when their grace period ends whatever happened. A replaced file that cannot be read holds the current
+/// one back (order) until it is read or closed; a descriptor that went stale (ESTALE) is given up at once.
+/// Interrupted reads (EINTR) are repeated.
+/// </para>
+/// <para>
 /// Order: each poll notes how long the current file is before it drains the replaced ones, and reads the
 /// current file only up to that length. A sender writing one message after another into a file that is
 /// being replaced therefore never has a later message delivered before an earlier one.
@@ -45,11 +56,13 @@ public sealed class NotificationTail : IDisposable
 
     private readonly string _path;
     private readonly int _maxLineBytes;
+    private readonly ITailReader _reader;
     private readonly byte[] _buffer = new byte[ReadChunk];
     private readonly List<TailSource> _retired = [];
     private TailSource? _current;
     private bool _removedByUs;
     private string? _notice;
+    private string? _pollProblem;
     private bool _disposed;
 
     /// <summary>Starts following <paramref name="path"/>.</summary>
@@ -61,7 +74,8 @@ public sealed class NotificationTail : IDisposable
     /// 8 MB are read to count their lines. If the content ends in an unfinished line that was written in the
     /// last 5 seconds, a sender is taken to be still writing it: its rest, up to the next <c>\n</c>, is skipped
     /// too (and reported). An older unfinished line is a fragment nobody will finish: the next bytes start a
-    /// new message.
+    /// new message. Either way, a later rewrite that begins with everything skipped continues after it.
+    /// Never blocks and never throws for what is at the path: a link, FIFO or folder is refused (reported by the first poll).
     /// </remarks>
     public NotificationTail(string path, int maxLineBytes = 4096, bool replayExisting = false)
         : this(path, maxLineBytes, replayExisting, null)
@@ -74,60 +88,46 @@ public sealed class NotificationTail : IDisposable
     /// <param name="replayExisting">Deliver what the file holds now; by default it is skipped as an earlier run's.</param>
     /// <param name="startAt">
     /// Where the previous link of a chained job stopped: the same file (same path, device and inode) is read
-    /// from that offset (from 0 if it shrank); a file at the path modified after the position was taken is a
-    /// re-created one, read from its start. Otherwise, or when null, the tail starts as the other constructor does.
+    /// from that offset (from 0 if it shrank); another file at the path that begins with what the earlier job
+    /// read (a rewrite) is read on after it; another one modified after the position was taken is a re-created
+    /// one, read from its start. Otherwise, or when null, the tail starts as the other constructor does.
     /// </param>
     public NotificationTail(string path, int maxLineBytes, bool replayExisting, NotificationPosition? startAt)
+        : this(path, maxLineBytes, replayExisting, startAt, ReadErrors.Direct)
+    {
+    }
+
+    /// <summary>As the public constructor, reading through <paramref name="reader"/> (tests inject read faults there).</summary>
+    internal NotificationTail(string path, int maxLineBytes, bool replayExisting, NotificationPosition? startAt, ITailReader reader)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLineBytes, 16);
         _path = path;
         _maxLineBytes = maxLineBytes;
-        if (!UnixFileStatus.TryStat(path, out var status) || !status.IsRegularFile)
-        {
-            return;
-        }
-
-        _current = Open(out status);
+        _reader = reader;
+        _current = Open(out var status);
         if (_current is null || replayExisting)
-        {
-            return;
-        }
-
-        if (startAt is not null && ContinueFrom(startAt, status))
-        {
-            return;
-        }
-
-        var size = status.Size;
-        _current.Offset = size;
-        _current.LineEnd = size;
-        SkippedBytes = size;
-        if (size == 0)
         {
             return;
         }
 
         try
         {
-            var unfinished = EndsInUnfinishedLine(size);
-            if (unfinished)
+            if (startAt is null || !ContinueFrom(startAt, status))
             {
-                // Where that line starts is not known without reading back: no rewrite is recognised until the next \n.
-                _current.LineEnd = 0;
+                SkipExisting(status);
             }
-
-            if (unfinished && DateTime.UtcNow - status.LastWriteUtc < UnfinishedLineStaleAfter)
-            {
-                _current.Lines.SkipRestOfEarlierMessage();
-            }
-
-            SkippedLines = size <= CountSkippedLinesUpTo ? CountNewlines(size) + (unfinished ? 1 : 0) : -1;
         }
-        catch
+        catch (Exception ex) when (ReadErrors.IsFileError(ex))
         {
-            _current.Dispose();
-            throw;
+            // What is there cannot be read: it is skipped whole (never applied), and no rewrite of it is recognised.
+            _current.Offset = status.Size;
+            _current.LineEnd = status.Size;
+            _current.RestartHash(null, status.Size);
+            SkippedBytes = status.Size;
+            SkippedLines = -1;
+            ContinuedFrom = startAt is null ? null : $"cannot read the file to find where the earlier job stopped ({ex.Message}): starting at its end";
+            Warning = $"cannot read {_path} at start: {ex.Message}; its {status.Size} bytes are skipped";
         }
     }
 
@@ -142,8 +142,8 @@ public sealed class NotificationTail : IDisposable
 
     /// <summary>
     /// Where reading stands in the current file: its identity, the offset of the first byte of a line not yet
-    /// delivered, and a check of the bytes before it. Null when no file is open. Reads up to
-    /// <see cref="NotificationPosition.CheckBytes"/> bytes: call it from the thread that polls, or after the last poll.
+    /// delivered, a check of the bytes before it and the fingerprint of all of them. Null when no file is open.
+    /// Reads up to <see cref="ContentFingerprint.HeadBytes"/> bytes: call it from the thread that polls, or after the last poll.
     /// </summary>
     public NotificationPosition? TakePosition()
     {
@@ -154,11 +154,22 @@ public sealed class NotificationTail : IDisposable
         }
 
         // An unfinished line is read again from its start by whoever continues from here.
-        var offset = Math.Max(0, _current.Offset - _current.Lines.Buffered);
-        var check = CheckBefore(_current, offset);
-        return check is null
-            ? null
-            : new NotificationPosition(System.IO.Path.GetFullPath(_path), _current.Identity.Device, _current.Identity.Inode, offset, DateTimeOffset.UtcNow, check);
+        var offset = _current.LineEnd;
+        string check;
+        string prefix;
+        try
+        {
+            check = CheckBefore(_current, offset) ?? string.Empty;
+            prefix = check.Length == 0 ? string.Empty : (_current.KnownConsumed ?? ContentFingerprint.Of(_reader, _current.Handle, offset, null)).Sha256;
+        }
+        catch (Exception ex) when (ReadErrors.IsFileError(ex))
+        {
+            // Unchecked: the same file is still recognised by its identity.
+            check = string.Empty;
+            prefix = string.Empty;
+        }
+
+        return new NotificationPosition(System.IO.Path.GetFullPath(_path), _current.Identity.Device, _current.Identity.Inode, offset, DateTimeOffset.UtcNow, check, prefix);
     }
 
     /// <summary>The file being followed.</summary>
@@ -185,7 +196,10 @@ public sealed class NotificationTail : IDisposable
     /// <summary>Files held open: the current one plus replaced ones still in their grace period.</summary>
     internal int OpenFiles => (_current is null ? 0 : 1) + _retired.Count;
 
-    /// <summary>Something the watcher should log (the path is not a regular file); null when all is well.</summary>
+    /// <summary>
+    /// What went wrong in the last poll (the path is not a regular file, a file cannot be read), one line, for the
+    /// watcher's log; null when all was well. The failed step is tried again at the next poll.
+    /// </summary>
     internal string? Warning { get; private set; }
 
     /// <summary>
@@ -198,11 +212,14 @@ public sealed class NotificationTail : IDisposable
     internal long ContinuedBytes { get; private set; }
 
     /// <summary>
-    /// The fingerprint of the complete lines consumed from the current file (reads up to about 16 MB of it);
-    /// default when there is none. For recording where a later run may continue (see <see cref="ContentFingerprint.Matches"/>).
+    /// The fingerprint of the complete lines consumed from the current file (reads up to about 16 MB of it when it
+    /// is not known already); default when there is none. For recording where a later run may continue (see
+    /// <see cref="ContentFingerprint.Matches(SafeFileHandle, long)"/>).
     /// </summary>
     /// <exception cref="EndOfStreamException">The file was truncated below what was consumed since the last poll.</exception>
-    public ContentFingerprint Consumed => _current is { } current ? ContentFingerprint.Of(current.Handle, current.LineEnd) : default;
+    public ContentFingerprint Consumed => _current is { } current
+        ? current.KnownConsumed ?? ContentFingerprint.Of(_reader, current.Handle, current.LineEnd, null)
+        : default;
 
     /// <summary>A one-time notice for the log (a replaced file recognised as a rewrite), or null; cleared by reading it.</summary>
     internal string? TakeNotice()
@@ -214,41 +231,64 @@ public sealed class NotificationTail : IDisposable
 
     /// <summary>Reads what is new and appends one <see cref="TailLine"/> per complete line to <paramref name="lines"/>.</summary>
     /// <returns>The number of lines appended.</returns>
-    /// <exception cref="IOException">The file cannot be read; the next poll retries from the same place.</exception>
+    /// <remarks>
+    /// File-system errors do not escape: each is noted in <see cref="Warning"/> and the step that failed is tried
+    /// again at the next poll (see the class remarks).
+    /// </remarks>
     public int Poll(List<TailLine> lines)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var before = lines.Count;
         LastPollBytesRead = 0;
         HasMore = false;
+        _pollProblem = null;
         var budget = (long)MaxBytesPerPoll;
-
-        // 1. Where does the path point now? The current file's length is noted before anything is read.
-        var readCurrentUpTo = FollowPath(lines);
-
-        // 2. Replaced files first, oldest first: whatever senders finished writing there comes earlier.
-        foreach (var retired in _retired)
+        var expire = true;
+        try
         {
-            if (!Drain(retired, long.MaxValue, lines, ref budget))
+            // 1. Where does the path point now? The current file's length is noted before anything is read.
+            var readCurrentUpTo = FollowPath(lines);
+
+            // 2. Replaced files first, oldest first: whatever senders finished writing there comes earlier.
+            var heldBack = false;
+            foreach (var retired in _retired)
             {
-                HasMore = true;
-                return lines.Count - before;
+                switch (DrainRetired(retired, lines, ref budget))
+                {
+                    case Step.OutOfBudget:
+                        HasMore = true;
+                        expire = false;
+                        return lines.Count - before;
+                    case Step.Failed:
+                        // Its lines come before the current file's: those wait until it is read, or closed at the end of its grace.
+                        heldBack = true;
+                        break;
+                }
+
+                if (heldBack)
+                {
+                    break;
+                }
+            }
+
+            // 3. The current file, up to the length noted in step 1. A replacement is compared with the file it
+            //    replaced only now, when that one has been read to its end.
+            if (!heldBack && readCurrentUpTo >= 0 && _current is { } current)
+            {
+                ReadCurrent(current, readCurrentUpTo, lines, ref budget);
             }
         }
-
-        // 3. The current file, up to the length noted in step 1. A replacement is compared with the file it
-        //    replaced only now, when that one has been read to its end.
-        if (_current?.Predecessor is not null)
+        finally
         {
-            ContinueAfterPredecessor(_current, readCurrentUpTo);
+            // Whatever failed above, replaced files leave when their grace period is over: none is held for ever.
+            if (expire)
+            {
+                CloseExpired(lines);
+            }
+
+            Warning = _pollProblem;
         }
 
-        if (_current is not null && !Drain(_current, readCurrentUpTo, lines, ref budget))
-        {
-            HasMore = true;
-        }
-
-        CloseExpired(lines);
         return lines.Count - before;
     }
 
@@ -305,9 +345,60 @@ public sealed class NotificationTail : IDisposable
         _retired.Clear();
     }
 
+    private enum Step
+    {
+        Done,
+        OutOfBudget,
+        Failed,
+    }
+
+    /// <summary>Skips what the file holds at start (an earlier run's messages); see the constructor's remarks.</summary>
+    private void SkipExisting(FileStatus status)
+    {
+        var current = _current!;
+        var size = status.Size;
+        current.Offset = size;
+
+        // Everything skipped counts as consumed, an unfinished last line included: a rewrite that begins with it
+        // all is read on after it, so nothing skipped at start is ever applied.
+        current.LineEnd = size;
+        SkippedBytes = size;
+        if (size == 0)
+        {
+            return;
+        }
+
+        var unfinished = EndsInUnfinishedLine(size);
+        if (unfinished && DateTime.UtcNow - status.LastWriteUtc < UnfinishedLineStaleAfter)
+        {
+            current.Lines.SkipRestOfEarlierMessage();
+            current.SkipAtLineEnd = true;
+        }
+
+        if (size > CountSkippedLinesUpTo)
+        {
+            SkippedLines = -1;
+            current.RestartHash(null, size);
+            return;
+        }
+
+        IncrementalHash? hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        try
+        {
+            SkippedLines = CountNewlines(size, hash) + (unfinished ? 1 : 0);
+            current.RestartHash(hash, size);
+        }
+        catch
+        {
+            hash.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Sets the start from an earlier job's position; false when it does not apply (another path, an older file).</summary>
     private bool ContinueFrom(NotificationPosition startAt, FileStatus status)
     {
+        var current = _current!;
         if (System.IO.Path.GetFullPath(startAt.Path) != System.IO.Path.GetFullPath(_path))
         {
             ContinuedFrom = $"the earlier job followed {startAt.Path}, not this file: starting as usual";
@@ -316,7 +407,7 @@ public sealed class NotificationTail : IDisposable
 
         if (UnixFileStatus.IdentityAvailable && status.Identity == startAt.Identity)
         {
-            if (status.Size >= startAt.Offset && startAt.Check.Length > 0 && CheckBefore(_current!, startAt.Offset) != startAt.Check)
+            if (status.Size >= startAt.Offset && startAt.Check.Length > 0 && CheckBefore(current, startAt.Offset) != startAt.Check)
             {
                 // The inode number came back for another file: everything in it came after the earlier job.
                 ContinuedFrom = "the file was re-created (same inode, other content) after the earlier job stopped reading: reading it from its start";
@@ -324,12 +415,50 @@ public sealed class NotificationTail : IDisposable
             }
 
             var offset = status.Size < startAt.Offset ? 0 : startAt.Offset;
-            _current!.Offset = offset;
+            current.Offset = offset;
+
+            // The offset is a line end: a rewrite during this link that begins with everything up to it is recognised.
+            current.LineEnd = offset;
+            current.RestartHash(null, offset);
             SkippedBytes = offset;
             ContinuedFrom = offset == startAt.Offset
                 ? $"continuing at byte {offset}, where the earlier job stopped reading"
                 : $"the file shrank below byte {startAt.Offset} since the earlier job stopped: reading it from its start";
+            if (offset == 0)
+            {
+                current.HashFromStart();
+            }
+
             return true;
+        }
+
+        if (startAt.Offset > 0 && startAt.Prefix.Length > 0 && status.Size >= startAt.Offset)
+        {
+            // Another file: a rewrite of the one the earlier job read (sed -i, an editor's save) begins with what it read.
+            var read = new ContentFingerprint(startAt.Offset, startAt.Prefix);
+            IncrementalHash? hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            try
+            {
+                if (read.Matches(_reader, current.Handle, status.Size, hash))
+                {
+                    current.Offset = startAt.Offset;
+                    current.LineEnd = startAt.Offset;
+                    current.RestartHash(hash, startAt.Offset);
+                    hash = null;
+                }
+            }
+            finally
+            {
+                hash?.Dispose();
+            }
+
+            if (current.Offset == startAt.Offset)
+            {
+                SkippedBytes = startAt.Offset;
+                ContinuedFrom = FormattableString.Invariant(
+                    $"the file was rewritten since the earlier job stopped reading and begins with the {startAt.Offset} bytes it read: continuing after them (no message applied twice)");
+                return true;
+            }
         }
 
         if (status.LastWriteUtc > (startAt.RecordedAt - NotificationPosition.ClockSlack).UtcDateTime)
@@ -343,31 +472,40 @@ public sealed class NotificationTail : IDisposable
         return false;
     }
 
-    /// <summary>Brings <see cref="_current"/> in line with the path; returns how far to read it in this poll.</summary>
+    /// <summary>
+    /// Brings <see cref="_current"/> in line with the path; returns how far to read it in this poll, or -1 when it
+    /// is not to be read now (no file, refused, or the path cannot be examined).
+    /// </summary>
     private long FollowPath(List<TailLine> lines)
     {
-        if (!UnixFileStatus.TryStat(_path, out var status))
+        FileStatus status;
+        try
         {
-            Warning = null;
-            RetireCurrent();
-            return 0;
+            if (!UnixFileStatus.TryStat(_path, out status))
+            {
+                RetireCurrent();
+                return -1;
+            }
+        }
+        catch (Exception ex) when (ReadErrors.IsFileError(ex))
+        {
+            // The folder cannot be searched (permissions, I/O error): what is held open is kept, nothing is read from it now.
+            Report($"cannot examine {_path}: {ex.Message}");
+            return -1;
         }
 
         if (!status.IsRegularFile)
         {
-            Warning = $"{_path} is not a regular file; waiting for one";
+            Report($"{_path} is {status.Kind}, not a regular file; refused, waiting for a regular file");
             RetireCurrent();
-            return 0;
+            return -1;
         }
 
-        Warning = null;
         if (_current is not null && status.Identity == _current.Identity)
         {
             if (status.Size < _current.Offset)
             {
-                AddIfAny(lines, _current.Lines.Abandon("before the file was truncated"));
-                _current.Offset = 0;
-                _current.LineEnd = 0;
+                Truncated(_current, lines);
             }
 
             return status.Size;
@@ -384,7 +522,7 @@ public sealed class NotificationTail : IDisposable
         _current = Open(out var opened);
         if (_current is null)
         {
-            return 0;
+            return -1;
         }
 
         _current.Predecessor = predecessor;
@@ -410,67 +548,194 @@ public sealed class NotificationTail : IDisposable
             return false;
         }
 
+        var source = _retired[index];
+        if (source.Stale)
+        {
+            // Its descriptor died (ESTALE) but the path names the same file: read on through a new one.
+            var handle = UnixFileStatus.OpenRegularFile(_path, out var reopened, out _);
+            if (handle is null || reopened.Identity != identity)
+            {
+                handle?.Dispose();
+                return false;
+            }
+
+            source.ReplaceHandle(handle);
+        }
+
         _current?.Dispose();
-        _current = _retired[index];
+        _current = source;
         _current.RetiredAt = 0;
         _retired.RemoveAt(index);
         if (size < _current.Offset)
         {
-            AddIfAny(lines, _current.Lines.Abandon("before the file was truncated"));
-            _current.Offset = 0;
-            _current.LineEnd = 0;
+            Truncated(_current, lines);
         }
 
         return true;
     }
 
+    /// <summary>Reads the current file (after comparing it with the file it replaced, once); errors are reported, not thrown.</summary>
+    private void ReadCurrent(TailSource current, long upTo, List<TailLine> lines, ref long budget)
+    {
+        try
+        {
+            if (current.Predecessor is not null && !ContinueAfterPredecessor(current, upTo))
+            {
+                return;
+            }
+
+            if (!Drain(current, upTo, lines, ref budget))
+            {
+                HasMore = true;
+            }
+        }
+        catch (Exception ex) when (ReadErrors.IsFileError(ex))
+        {
+            Report(Describe(current, "the notifications file", ex));
+            if (ReadErrors.IsStale(ex))
+            {
+                // The descriptor is dead: the path is looked at afresh next time (and the same file reopened).
+                current.Stale = true;
+                RetireCurrent();
+            }
+        }
+    }
+
+    /// <summary>Reads a replaced file to its end; a stale one is skipped (it can never be read again).</summary>
+    private Step DrainRetired(TailSource retired, List<TailLine> lines, ref long budget)
+    {
+        if (retired.Stale)
+        {
+            return Step.Done;
+        }
+
+        try
+        {
+            // Replaced before it was first read (held back behind an unreadable file): compared with its own predecessor first.
+            if (retired.Predecessor is not null && !ContinueAfterPredecessor(retired, UnixFileStatus.Stat(retired.Handle).Size))
+            {
+                return Step.Failed;
+            }
+
+            return Drain(retired, long.MaxValue, lines, ref budget) ? Step.Done : Step.OutOfBudget;
+        }
+        catch (Exception ex) when (ReadErrors.IsFileError(ex))
+        {
+            Report(Describe(retired, "a replaced notifications file", ex));
+            if (ReadErrors.IsStale(ex))
+            {
+                // Deleted or replaced on the server: nothing more will come from it, nothing to wait for.
+                retired.Stale = true;
+                return Step.Done;
+            }
+
+            return Step.Failed;
+        }
+    }
+
     /// <summary>
     /// Starts <paramref name="source"/> after the complete lines consumed from the file it replaced, when it
-    /// begins with exactly those bytes: the same messages rewritten, not new ones.
+    /// begins with exactly those bytes: the same messages rewritten, not new ones. False when the comparison must
+    /// wait (the replaced file cannot be read now); read errors propagate with the predecessor still set, so the
+    /// next poll compares again and never reads from 0 in between.
     /// </summary>
-    private void ContinueAfterPredecessor(TailSource source, long size)
+    private bool ContinueAfterPredecessor(TailSource source, long size)
     {
         var predecessor = source.Predecessor!;
-        if (source.Offset != 0 || predecessor.LineEnd == 0 || predecessor.Handle.IsClosed || size < predecessor.LineEnd)
+        if (source.Offset != 0 || predecessor.LineEnd == 0)
         {
             source.Predecessor = null;
-            return;
+            return true;
         }
 
-        // A read error propagates with the predecessor still set: the next poll compares again, never reads from 0 in between.
-        var consumed = ContentFingerprint.Of(predecessor.Handle, predecessor.LineEnd);
-        BytesRead += 2 * Math.Min(consumed.Length, ContentFingerprint.HeadBytes + ContentFingerprint.TailBytes);
-        var matches = consumed.Matches(source.Handle, size);
-        source.Predecessor = null;
-        if (!matches)
+        ContentFingerprint consumed;
+        if (predecessor.KnownConsumed is { } known)
         {
-            return;
+            consumed = known;
+        }
+        else if (predecessor.Stale || predecessor.Handle.IsClosed)
+        {
+            source.Predecessor = null;
+            _notice = $"notifications: {_path} was replaced, and the file it replaced can no longer be read to compare them: reading the new one from its start";
+            return true;
+        }
+        else
+        {
+            try
+            {
+                consumed = ContentFingerprint.Of(_reader, predecessor.Handle, predecessor.LineEnd, null);
+                BytesRead += Math.Min(consumed.Length, ContentFingerprint.HeadBytes + ContentFingerprint.TailBytes);
+            }
+            catch (EndOfStreamException)
+            {
+                // The replaced file was truncated: what was read from it is gone, the new file holds new messages.
+                source.Predecessor = null;
+                return true;
+            }
         }
 
-        source.Offset = consumed.Length;
-        source.LineEnd = consumed.Length;
+        if (size < consumed.Length)
+        {
+            source.Predecessor = null;
+            return true;
+        }
+
+        IncrementalHash? hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        try
+        {
+            var matches = consumed.Matches(_reader, source.Handle, size, hash);
+            BytesRead += Math.Min(consumed.Length, ContentFingerprint.HeadBytes + ContentFingerprint.TailBytes);
+            source.Predecessor = null;
+            if (!matches)
+            {
+                return true;
+            }
+
+            source.Offset = consumed.Length;
+            source.LineEnd = consumed.Length;
+            source.RestartHash(hash, consumed.Length);
+            hash = null;
+        }
+        finally
+        {
+            hash?.Dispose();
+        }
+
         ContinuedBytes += consumed.Length;
+        if (predecessor.SkipAtLineEnd)
+        {
+            // The old file ended in the start of a message skipped at start: its rest is skipped here too.
+            source.Lines.SkipRestOfEarlierMessage();
+            source.SkipAtLineEnd = true;
+        }
 
         // An unfinished line of the old file is the start of a line the new file carries whole.
         predecessor.Lines.Abandon(string.Empty);
         _notice = $"notifications: {_path} was replaced by a file that begins with the {consumed.Length} bytes already read; reading on after them (no message applied twice)";
+        return true;
     }
 
+    /// <summary>Opens the path (no links followed, never blocking); null when there is nothing to open or it was refused (reported).</summary>
     private TailSource? Open(out FileStatus status)
     {
         SafeFileHandle? handle = null;
         try
         {
-            handle = File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            status = UnixFileStatus.Stat(handle);
+            handle = UnixFileStatus.OpenRegularFile(_path, out status, out var refusal);
+            if (handle is null)
+            {
+                if (refusal is not null)
+                {
+                    Report(refusal);
+                }
+
+                return null;
+            }
+
             var source = new TailSource(handle, status.Identity, _maxLineBytes, WantPreview);
             handle = null; // the source owns it now
+            source.HashFromStart();
             return source;
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            status = default;
-            return null;
         }
         finally
         {
@@ -491,6 +756,15 @@ public sealed class NotificationTail : IDisposable
         _current = null;
     }
 
+    private static void Truncated(TailSource source, List<TailLine> lines)
+    {
+        AddIfAny(lines, source.Lines.Abandon("before the file was truncated"));
+        source.Offset = 0;
+        source.LineEnd = 0;
+        source.SkipAtLineEnd = false;
+        source.HashFromStart();
+    }
+
     /// <summary>Reads <paramref name="source"/> up to <paramref name="limit"/> or its end; false when the budget ran out first.</summary>
     private bool Drain(TailSource source, long limit, List<TailLine> lines, ref long budget)
     {
@@ -502,29 +776,32 @@ public sealed class NotificationTail : IDisposable
             }
 
             var want = (int)Math.Min(Math.Min(_buffer.Length, limit - source.Offset), budget);
-            var read = RandomAccess.Read(source.Handle, _buffer.AsSpan(0, want), source.Offset);
+            var read = _reader.ReadRetryingInterrupts(source.Handle, _buffer.AsSpan(0, want), source.Offset);
             if (read == 0)
             {
                 return true;
             }
 
-            var newline = _buffer.AsSpan(0, read).LastIndexOf((byte)'\n');
+            var chunk = _buffer.AsSpan(0, read);
+            var newline = chunk.LastIndexOf((byte)'\n');
+            source.Hash(chunk, source.Offset, newline);
             if (newline >= 0)
             {
                 source.LineEnd = source.Offset + newline + 1;
+                source.SkipAtLineEnd = false;
             }
 
             source.Offset += read;
             budget -= read;
             BytesRead += read;
             LastPollBytesRead += read;
-            source.Lines.Feed(_buffer.AsSpan(0, read), lines);
+            source.Lines.Feed(chunk, lines);
         }
 
         return true;
     }
 
-    /// <summary>Closes replaced files whose grace period is over (they were read to their end in this poll).</summary>
+    /// <summary>Closes replaced files whose grace period is over (read to their end in this poll, or unreadable).</summary>
     private void CloseExpired(List<TailLine> lines)
     {
         var now = Stopwatch.GetTimestamp();
@@ -538,6 +815,12 @@ public sealed class NotificationTail : IDisposable
         }
     }
 
+    /// <summary>Notes a problem of this poll; the first one is the poll's <see cref="Warning"/>.</summary>
+    private void Report(string problem) => _pollProblem ??= Commands.CommandParser.OneLine(problem);
+
+    private static string Describe(TailSource source, string what, Exception ex) =>
+        FormattableString.Invariant($"cannot read {what} (inode {source.Identity.Inode}): {ex.GetType().Name}: {ex.Message}{(ReadErrors.IsStale(ex) ? " (stale: given up)" : " (will retry)")}");
+
     /// <summary>The check of the bytes before <paramref name="offset"/> in <paramref name="source"/>; null when they cannot be read.</summary>
     private string? CheckBefore(TailSource source, long offset)
     {
@@ -546,7 +829,7 @@ public sealed class NotificationTail : IDisposable
         var read = 0;
         while (read < length)
         {
-            var n = RandomAccess.Read(source.Handle, bytes[read..], offset - length + read);
+            var n = _reader.ReadRetryingInterrupts(source.Handle, bytes[read..], offset - length + read);
             if (n == 0)
             {
                 return null;
@@ -562,24 +845,26 @@ public sealed class NotificationTail : IDisposable
     private bool EndsInUnfinishedLine(long size)
     {
         var length = (int)Math.Min(size, 1);
-        var read = RandomAccess.Read(_current!.Handle, _buffer.AsSpan(0, length), size - length);
+        var read = _reader.ReadRetryingInterrupts(_current!.Handle, _buffer.AsSpan(0, length), size - length);
         BytesRead += read;
         return read == 1 && _buffer[0] != (byte)'\n';
     }
 
-    private long CountNewlines(long size)
+    /// <summary>Counts the <c>\n</c> in the first <paramref name="size"/> bytes, hashing them into <paramref name="hash"/>.</summary>
+    private long CountNewlines(long size, IncrementalHash hash)
     {
         long count = 0;
         long offset = 0;
         while (offset < size)
         {
-            var read = RandomAccess.Read(_current!.Handle, _buffer.AsSpan(0, (int)Math.Min(_buffer.Length, size - offset)), offset);
+            var read = _reader.ReadRetryingInterrupts(_current!.Handle, _buffer.AsSpan(0, (int)Math.Min(_buffer.Length, size - offset)), offset);
             if (read == 0)
             {
-                break;
+                throw new EndOfStreamException($"{_path} became shorter while it was read at start");
             }
 
             count += _buffer.AsSpan(0, read).Count((byte)'\n');
+            hash.AppendData(_buffer, 0, read);
             offset += read;
             BytesRead += read;
         }

@@ -12,7 +12,7 @@ namespace Convergence.Journal;
 /// <c>command rejected seq=4 id=- reason="…" text="…"</c>.
 /// </summary>
 /// <remarks>
-/// <para>Thread-safe (one lock; never taken on a no-sync iteration). Keeps the newest <see cref="Capacity"/> entries.</para>
+/// <para>Thread-safe (one lock; never taken on a no-sync iteration). Keeps the newest <see cref="Capacity"/> entries; a received command's <c>#id</c> and text are kept until it is applied or declined, so its acknowledgement names it even when its entry was evicted.</para>
 /// <para>
 /// Rejections are rate-limited: the first <see cref="RejectionLimiter.Allowance"/> are recorded in full;
 /// past that they are counted by reason and <see cref="FlushRejections"/> records one summary entry and
@@ -28,6 +28,10 @@ public sealed class CommandJournal
     private readonly object _gate = new();
     private readonly LinkedList<JournalEntry> _entries = new();
     private readonly Dictionary<long, LinkedListNode<JournalEntry>> _bySequence = [];
+
+    // Received commands not yet applied or declined: their #id and text outlive their entry, which the
+    // capacity may evict while up to CommandIntake.MaxWaiting commands wait (the acknowledgement still names them).
+    private readonly Dictionary<long, (string? ClientId, string Text)> _waiting = [];
     private readonly Action<string>? _log;
     private readonly RejectionLimiter _limiter;
     private long _sequence;
@@ -69,6 +73,11 @@ public sealed class CommandJournal
     public long Received(ControlCommand command, string text)
     {
         var entry = Add(text, command.ClientId, JournalState.Received, null);
+        lock (_gate)
+        {
+            _waiting[entry.Sequence] = (entry.ClientId, entry.Text);
+        }
+
         Interlocked.Increment(ref _received);
         _log?.Invoke($"command received seq={entry.Sequence} id={Id(entry.ClientId)} text=\"{Quote(entry.Text)}\"");
         return entry.Sequence;
@@ -151,18 +160,18 @@ public sealed class CommandJournal
     /// <summary>Marks a received command as applied on every rank.</summary>
     public void Applied(long sequence, long iteration, long totalIteration, string? note = null)
     {
-        var entry = Update(sequence, e => e with { State = JournalState.Applied, AppliedIteration = iteration, AppliedTotalIteration = totalIteration, Reason = note });
+        var (clientId, text) = Acknowledge(sequence, e => e with { State = JournalState.Applied, AppliedIteration = iteration, AppliedTotalIteration = totalIteration, Reason = note });
         Interlocked.Increment(ref _applied);
         _log?.Invoke(FormattableString.Invariant(
-            $"command applied seq={sequence} id={Id(entry?.ClientId)} iteration={iteration} total={totalIteration} text=\"{Quote(entry?.Text ?? "?")}\"{(note is null ? string.Empty : $" note=\"{Quote(note)}\"")}"));
+            $"command applied seq={sequence} id={Id(clientId)} iteration={iteration} total={totalIteration} text=\"{Quote(text)}\"{(note is null ? string.Empty : $" note=\"{Quote(note)}\"")}"));
     }
 
     /// <summary>Marks a received command as not applied after all (e.g. a checkpoint the solver cannot write).</summary>
     public void Declined(long sequence, string reason)
     {
-        var entry = Update(sequence, e => e with { State = JournalState.Rejected, Reason = reason });
+        var (clientId, text) = Acknowledge(sequence, e => e with { State = JournalState.Rejected, Reason = reason });
         Interlocked.Increment(ref _rejected);
-        _log?.Invoke($"command rejected seq={sequence} id={Id(entry?.ClientId)} reason=\"{Quote(reason)}\" text=\"{Quote(entry?.Text ?? "?")}\"");
+        _log?.Invoke($"command rejected seq={sequence} id={Id(clientId)} reason=\"{Quote(reason)}\" text=\"{Quote(text)}\"");
     }
 
     /// <summary>The newest <paramref name="count"/> entries, oldest first.</summary>
@@ -188,6 +197,21 @@ public sealed class CommandJournal
 
             Interlocked.Increment(ref _version);
             return entry;
+        }
+    }
+
+    /// <summary>Updates a received command's entry (if still kept) and returns its #id and text, which are kept until now in any case.</summary>
+    private (string? ClientId, string Text) Acknowledge(long sequence, Func<JournalEntry, JournalEntry> change)
+    {
+        lock (_gate)
+        {
+            var entry = Update(sequence, change);
+            if (_waiting.Remove(sequence, out var waiting))
+            {
+                return waiting;
+            }
+
+            return entry is null ? (null, "?") : (entry.ClientId, entry.Text);
         }
     }
 
