@@ -70,6 +70,7 @@ internal sealed class PortalServer : IDisposable
     private HashSet<string> _allowedHosts = [];
     private volatile bool _started;
     private int _warnedNoHead;
+    private string? _pageRefusal;
 
     private PortalServer(PortalOptions options, Action<string> log, string token)
     {
@@ -268,14 +269,27 @@ internal sealed class PortalServer : IDisposable
 
     private async Task ServeStatusAsync(HttpRequest request, HttpResponse response)
     {
-        string? page = null;
+        string? page;
         try
         {
             // The job replaces the file by rename, so one read sees one whole version.
-            page = await File.ReadAllTextAsync(StatusFile, Encoding.UTF8).ConfigureAwait(false);
+            page = await ServiceFile.ReadAllTextAsync(StatusFile, "the job writes", request.HttpContext.RequestAborted).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        catch (DirectoryNotFoundException)
         {
+            page = null;
+        }
+        catch (NotARegularFileException ex)
+        {
+            // Someone put a link or a FIFO where the job writes its page: neither followed nor waited on.
+            // Logged when it starts or changes, not on each of the page's reloads.
+            if (Interlocked.Exchange(ref _pageRefusal, ex.Message) != ex.Message)
+            {
+                _log(ex.Message);
+            }
+
+            await TextAsync(response, 409, ex.Message).ConfigureAwait(false);
+            return;
         }
 
         string html;

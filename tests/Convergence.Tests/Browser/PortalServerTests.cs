@@ -263,6 +263,38 @@ public sealed class PortalServerTests : IDisposable
     }
 
     [Fact]
+    public async Task AStatusPageThatIsALinkOrAFifo_IsRefusedAtOnce_AndNotServed()
+    {
+        var folder = Repo.NewTempFolder("portal-page-link");
+        using var portal = PortalProcess.Start(folder);
+        var status = Path.Combine(folder, "status.html");
+        var target = Path.Combine(Repo.NewTempFolder("portal-victim"), "private.html");
+        File.WriteAllText(target, "<html><head></head><body>private</body></html>");
+        File.CreateSymbolicLink(status, target);
+
+        using (var link = portal.Request(HttpMethod.Get, "/"))
+        {
+            using var response = await _http.SendAsync(link);
+            Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+            Assert.Equal($"refused: {status} is a symbolic link; the job writes only a regular file there\n", await response.Content.ReadAsStringAsync());
+        }
+
+        // Opening a FIFO for reading blocks until someone writes to it: every page load would hang.
+        File.Delete(status);
+        using (var mkfifo = RunningProcess.Start("mkfifo", [status]))
+        {
+            Assert.Equal(0, mkfifo.WaitForExit(TimeSpan.FromSeconds(10)));
+        }
+
+        using (var fifo = portal.Request(HttpMethod.Get, "/"))
+        {
+            using var response = await _http.SendAsync(fifo);
+            Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+            Assert.Equal($"refused: {status} is not a regular file (a FIFO); the job writes only a regular file there\n", await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task TheSecret_CanComeFromAFileOrTheEnvironment_InsteadOfTheCommandLine()
     {
