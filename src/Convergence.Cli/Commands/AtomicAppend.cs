@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Convergence.Cli.Commands;
 
@@ -8,8 +9,14 @@ namespace Convergence.Cli.Commands;
 /// concurrent appenders never overwrite each other and a reader never sees our bytes interleaved.
 /// </summary>
 /// <remarks>
+/// <para>
 /// .NET's <see cref="FileMode.Append"/> seeks to the end once and then writes at that offset
 /// (<c>pwrite</c>), which loses data when another process appends in between; hence libc directly.
+/// </para>
+/// <para>
+/// The service folder may be writable by others: the file is opened by <see cref="ServiceFile.Open"/>, which
+/// never follows a symbolic link, never blocks on a FIFO and refuses anything but a regular file.
+/// </para>
 /// </remarks>
 internal static class AtomicAppend
 {
@@ -17,71 +24,48 @@ internal static class AtomicAppend
     private const int OWronly = 0x1;
     private const int OCreat = 0x40;
     private const int OAppend = 0x400;
-    private const int OCloexec = 0x80000;
     private const int EIntr = 4;
 
+    private const string Who = "the job reads";
+
     /// <summary>Appends <paramref name="bytes"/> to <paramref name="path"/> (created if missing) in one write.</summary>
+    /// <exception cref="NotARegularFileException">The path is a symbolic link, FIFO, directory, device or socket; nothing was written.</exception>
     /// <exception cref="IOException">The file cannot be opened or the write failed or was short.</exception>
     public static void Write(string path, byte[] bytes)
     {
         if (!OperatingSystem.IsLinux())
         {
             // Elsewhere (a developer's laptop) a single buffered write is the best the runtime offers.
+            ServiceFile.RefuseLinkPortably(path, Who);
             using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 1);
             stream.Write(bytes);
             return;
         }
 
-        int fd;
+        using var handle = ServiceFile.Open(path, OWronly | OCreat | OAppend, Who);
+        nint written;
         do
         {
-            fd = NativeMethods.Open(path, OWronly | OCreat | OAppend | OCloexec, Convert.ToInt32("666", 8));
+            written = NativeMethods.Write(handle, bytes, (nuint)bytes.Length);
         }
-        while (fd < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        while (written < 0 && Marshal.GetLastPInvokeError() == EIntr);
 
-        if (fd < 0)
+        if (written < 0)
         {
-            throw new IOException($"cannot open {path}: {Marshal.GetLastPInvokeErrorMessage()}");
+            throw new IOException($"cannot append to {path}: {Marshal.GetLastPInvokeErrorMessage()}");
         }
 
-        try
+        if (written != bytes.Length)
         {
-            nint written;
-            do
-            {
-                written = NativeMethods.Write(fd, bytes, (nuint)bytes.Length);
-            }
-            while (written < 0 && Marshal.GetLastPInvokeError() == EIntr);
-
-            if (written < 0)
-            {
-                throw new IOException($"cannot append to {path}: {Marshal.GetLastPInvokeErrorMessage()}");
-            }
-
-            if (written != bytes.Length)
-            {
-                // A second write would no longer be atomic; say so instead of pretending.
-                throw new IOException($"short append to {path}: {written} of {bytes.Length} bytes written (file system full?)");
-            }
-        }
-        finally
-        {
-            _ = NativeMethods.Close(fd);
+            // A second write would no longer be atomic; say so instead of pretending.
+            throw new IOException($"short append to {path}: {written} of {bytes.Length} bytes written (file system full?)");
         }
     }
 
     private static class NativeMethods
     {
-        [DllImport("libc", EntryPoint = "open", SetLastError = true)]
-        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-        public static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
-
         [DllImport("libc", EntryPoint = "write", SetLastError = true)]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-        public static extern nint Write(int fd, byte[] buffer, nuint count);
-
-        [DllImport("libc", EntryPoint = "close", SetLastError = true)]
-        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-        public static extern int Close(int fd);
+        public static extern nint Write(SafeFileHandle fd, byte[] buffer, nuint count);
     }
 }

@@ -11,4 +11,10 @@ internal static class ExitCode
 
     /// <summary>The command line was wrong; nothing was done.</summary>
     public const int Usage = 2;
+
+    /// <summary>
+    /// The path to write is not a regular file (a symbolic link or FIFO planted in the service folder); nothing
+    /// was done. The same code as <see cref="Usage"/>: in both cases repeating the command as it is cannot help.
+    /// </summary>
+    public const int Refused = 2;
 }

@@ -17,7 +17,7 @@ internal static class NotifyCommand
     public const string Name = "notify";
 
     /// <summary>One line for the tool's command list.</summary>
-    public const string Summary = "Send messages (STOP, CHECKPOINT, CHANGE_TOLERANCE 1e-8, ...) to a running job: each plus a newline, all in one atomic append to its notifications.txt, as the SemWES service does. Exit codes: 0 sent, 1 error, 2 bad command line.";
+    public const string Summary = "Send messages (STOP, CHECKPOINT, CHANGE_TOLERANCE 1e-8, ...) to a running job: each plus a newline, all in one atomic append to its notifications.txt, as the SemWES service does. Exit codes: 0 sent, 1 error, 2 bad command line or notifications.txt is not a regular file (a symbolic link, a FIFO; nothing sent).";
 
     /// <summary>The command for the tool's parser; its action appends the messages.</summary>
     public static Command Create(Func<string, string?> environment)
@@ -78,6 +78,12 @@ internal static class NotifyCommand
         try
         {
             AtomicAppend.Write(file, Encoding.UTF8.GetBytes(text.ToString()));
+        }
+        catch (NotARegularFileException ex)
+        {
+            // Someone replaced the file the job reads: the command was fine, the path is not; send nothing.
+            stderr.WriteLine($"convergence notify: {ex.Message}; nothing was sent");
+            return ExitCode.Refused;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

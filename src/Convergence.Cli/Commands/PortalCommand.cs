@@ -14,6 +14,9 @@ internal static class PortalCommand
     /// <summary>The command's name on the command line.</summary>
     public const string Name = "portal";
 
+    /// <summary>The environment variable that may hold the secret (seen only by the same user, unlike a command line).</summary>
+    public const string TokenVariable = "CONVERGENCE_PORTAL_TOKEN";
+
     /// <summary>
     /// The command for the tool's parser. Each portal option is declared here, once: its name, help and the
     /// check of its value (the validators in <see cref="PortalOptions"/>); a new option is one more entry.
@@ -24,7 +27,12 @@ internal static class PortalCommand
         var port = Checked("--port", "n", "TCP port, 0 for any free one.", PortalOptions.DefaultPort, v => PortalOptions.Number("--port", v, 0, 65535));
         var host = Checked("--host", "address", "Loopback address to bind: 127.0.0.1, ::1 or localhost.", IPAddress.Loopback, PortalOptions.Loopback);
         var maxBytes = Checked("--max-message-bytes", "n", "Refuse longer messages with HTTP 413.", PortalOptions.DefaultMaxMessageBytes, v => PortalOptions.Number("--max-message-bytes", v, 1, 1 << 20));
-        var token = Checked<string?>("--token", "secret", "Use this secret instead of a random one (at least 16 characters). Every request needs it: the printed URL carries it, then a cookie; scripts send 'Authorization: token SECRET'.", null, PortalOptions.Secret);
+        var token = Checked<string?>("--token", "secret", $"Use this secret instead of a random one (at least 16 characters). Every request needs it: the printed URL carries it, then a cookie; scripts send 'Authorization: token SECRET'. Other users see a command line (ps, /proc/PID/cmdline): prefer --token-file or {TokenVariable}.", null, PortalOptions.Secret);
+        var tokenFile = new Option<string?>("--token-file")
+        {
+            Description = $"Read the secret from this file (only its owner may read it: chmod 600), e.g. --token-file <(pass show portal). Without --token or --token-file, {TokenVariable} is used if set, else a random secret.",
+            HelpName = "path",
+        };
         var allowHost = new Option<string[]>("--allow-host")
         {
             Description = "Also answer to this Host header, e.g. localhost:9000 behind an SSH tunnel (loopback names only; repeatable).",
@@ -45,10 +53,28 @@ internal static class PortalCommand
         };
         var command = new Command(Name, Summary)
         {
-            service, port, host, maxBytes, token, allowHost,
+            service, port, host, maxBytes, token, tokenFile, allowHost,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(token) is { Implicit: false } && result.GetResult(tokenFile) is not null)
+            {
+                result.AddError("give the secret once: --token or --token-file, not both");
+            }
+        });
         command.SetAction(parsed =>
         {
+            string? secret;
+            try
+            {
+                secret = parsed.GetValue(token) ?? PortalSecret.Resolve(parsed.GetValue(tokenFile), environment(TokenVariable));
+            }
+            catch (CliUsageException ex)
+            {
+                Console.Error.WriteLine($"convergence portal: {ex.Message}");
+                return ExitCode.Usage;
+            }
+
             var folder = parsed.GetValue(service) ?? environment(ServiceFolderOption.EnvironmentVariable);
             var options = new PortalOptions
             {
@@ -56,7 +82,7 @@ internal static class PortalCommand
                 Port = parsed.GetValue(port),
                 Address = parsed.GetValue(host)!,
                 MaxMessageBytes = parsed.GetValue(maxBytes),
-                Token = parsed.GetValue(token),
+                Token = secret,
                 ExtraAllowedHosts = parsed.GetValue(allowHost) ?? [],
             };
             return Run(options);
@@ -132,9 +158,9 @@ internal static class PortalCommand
         {
             return PortalServer.Start(options, Log);
         }
-        catch (HttpListenerException ex)
+        catch (IOException ex)
         {
-            Console.Error.WriteLine($"convergence portal: cannot listen on {options.Address} port {options.Port}: {ex.Message} (try another --port, or --port 0 for any free one)");
+            Console.Error.WriteLine($"convergence portal: cannot listen on {options.Address} port {options.Port}: {ex.Message.TrimEnd('.')} (try another --port, or --port 0 for any free one)");
             return null;
         }
     }

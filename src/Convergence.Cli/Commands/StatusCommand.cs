@@ -217,17 +217,9 @@ internal static class StatusCommand
     private static void Line(StringBuilder sb, string label, string value) =>
         sb.Append(label.PadRight(11)).Append(value).Append('\n');
 
-    private static string? ReadIfExists(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path, Encoding.UTF8);
-        }
-        catch (FileNotFoundException)
-        {
-            return null;
-        }
-    }
+    /// <summary>The file's text, or null when it is missing; a link or FIFO planted there is refused, never followed or waited on.</summary>
+    private static string? ReadIfExists(string path) =>
+        ServiceFile.ReadAllTextAsync(path, "the job writes").GetAwaiter().GetResult();
 
     private static string? String(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;

@@ -36,11 +36,18 @@ internal sealed record PortalOptions
     /// </summary>
     public IReadOnlyList<string> ExtraAllowedHosts { get; init; } = [];
 
+    /// <summary>What a secret may be made of, in words.</summary>
+    internal const string SecretRule = "at least 16 characters of letters, digits, '-', '_', '.' or '~'";
+
     /// <summary>Checks a secret given with <c>--token</c>; throws <see cref="FormatException"/> with a one-line message.</summary>
     internal static string Secret(string token) =>
-        token.Length >= 16 && token.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~')
+        IsSecret(token)
             ? token
-            : throw new FormatException("--token must be at least 16 characters of letters, digits, '-', '_', '.' or '~' (or leave it out for a random one)");
+            : throw new FormatException($"--token must be {SecretRule} (or leave it out for a random one)");
+
+    /// <summary>True when <paramref name="token"/> is long enough and safe in a URL, a cookie and a header as it is.</summary>
+    internal static bool IsSecret(string token) =>
+        token.Length >= 16 && token.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~');
 
     /// <summary>Checks a <c>--allow-host</c> value; throws <see cref="FormatException"/> with a one-line message.</summary>
     internal static string HostName(string host)

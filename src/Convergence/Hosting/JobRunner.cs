@@ -1,6 +1,7 @@
 using Convergence.Checkpoints;
 using Convergence.Control;
 using Convergence.Coordination;
+using Convergence.FileSystem;
 using Convergence.Intake;
 using Convergence.Options;
 using Convergence.Output;
@@ -21,6 +22,9 @@ namespace Convergence.Hosting;
 /// </remarks>
 public sealed class JobRunner
 {
+    /// <summary>Beside the checkpoints: commands a chained link received while it ended, for the next link (one per line).</summary>
+    internal const string CarriedFileName = "notifications-carried.txt";
+
     private readonly ICoordinator _coordinator;
     private RunOptions _options;
     private readonly IIterativeSolver _solver;
@@ -55,7 +59,7 @@ public sealed class JobRunner
             var hosts = RankHosts.Gather(_coordinator);
             if (isRoot)
             {
-                host = ServiceHost.Start(_options, _log, _solver.Name, _solver.Commands, _coordinator.Size, _coordinator.Description, ContinueReadingAt());
+                host = ServiceHost.Start(_options, _log, _solver.Name, _solver.Commands, _coordinator.Size, _coordinator.Description, ContinueReadingAt(), CarriedFromPreviousLink());
                 host.UseHosts(hosts);
                 LogChainStart();
             }
@@ -88,11 +92,13 @@ public sealed class JobRunner
                 }
                 else
                 {
+                    host.CarryLateCommands = chain.Continues;
                     host.Finish(result, fields.Concat(chain.ResultFields()), chain.Continues ? JobState.WaitingForAllocation : null, chain.Continues ? $"{result.Message} — {chain.PageMessage}" : null);
                     _log.Write(chain.LogLine);
                     if (chain.Continues)
                     {
                         RecordReadingPosition(host.FinalNotificationPosition);
+                        RecordCarriedCommands(host.CarriedCommands);
                     }
                 }
 
@@ -180,6 +186,58 @@ public sealed class JobRunner
         {
             _log.Write($"chain: cannot read {path} ({ex.Message}); messages in the notifications file now are skipped as usual");
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Rank 0, a chained job's later link: the commands the previous link received while it ended and could
+    /// not apply (its final checkpoint, say), which this link applies first. Read without following a link.
+    /// </summary>
+    private string[] CarriedFromPreviousLink()
+    {
+        if (_options.ChainLink <= 1 || !_options.Resume)
+        {
+            return [];
+        }
+
+        try
+        {
+            using var folder = FolderHandle.TryOpen(_options.CheckpointFolder, followLink: true);
+            if (folder is null || folder.KindOf(CarriedFileName) == EntryKind.None)
+            {
+                return [];
+            }
+
+            var lines = folder.ReadAllText(CarriedFileName).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (lines.Length > 0)
+            {
+                _log.Write(FormattableString.Invariant($"chain: {lines.Length} command(s) carried over from the previous link, applied first"));
+            }
+
+            return lines;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log.Write($"chain: cannot read the commands carried over in {Path.Combine(_options.CheckpointFolder, CarriedFileName)} ({ex.Message}); send them again");
+            return [];
+        }
+    }
+
+    /// <summary>Rank 0, a link whose chain continues: the commands it could not apply, for the next link (an empty file when none).</summary>
+    private void RecordCarriedCommands(IReadOnlyList<string> carried)
+    {
+        var path = Path.Combine(_options.CheckpointFolder, CarriedFileName);
+        try
+        {
+            AtomicFile.WriteAllText(path, string.Concat(carried.Select(c => c + "\n")), durable: true);
+            if (carried.Count > 0)
+            {
+                _log.Write(FormattableString.Invariant($"chain: {carried.Count} command(s) received while this link ended are kept in {path} for the next link"));
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log.Write($"chain: cannot keep the {carried.Count} command(s) received while this link ended in {path} ({ex.Message}); send them again");
         }
     }
 

@@ -86,7 +86,11 @@ public sealed class ServiceHost : IDisposable
     /// <param name="description">How the job runs, for the start line (e.g. "single process").</param>
     /// <param name="continueAt">Where the previous link of a chained job stopped reading the notifications file; null for a job of its own.</param>
     /// <exception cref="ArgumentException">A custom command is invalid (clashes with a built-in one, twice in the list); nothing is left open.</exception>
-    public static ServiceHost Start(RunOptions options, JobLog log, string solverName, IReadOnlyList<CustomCommand>? customCommands = null, int ranks = 1, string description = "single process", NotificationPosition? continueAt = null)
+    public static ServiceHost Start(RunOptions options, JobLog log, string solverName, IReadOnlyList<CustomCommand>? customCommands = null, int ranks = 1, string description = "single process", NotificationPosition? continueAt = null) =>
+        Start(options, log, solverName, customCommands, ranks, description, continueAt, []);
+
+    /// <summary>As <see cref="Start(RunOptions, JobLog, string, IReadOnlyList{CustomCommand}?, int, string, NotificationPosition?)"/>, with the commands a chain's previous link carried over (applied first).</summary>
+    internal static ServiceHost Start(RunOptions options, JobLog log, string solverName, IReadOnlyList<CustomCommand>? customCommands, int ranks, string description, NotificationPosition? continueAt, IReadOnlyList<string> carried)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(log);
@@ -111,7 +115,7 @@ public sealed class ServiceHost : IDisposable
 
             // Acknowledgements never drop out of the log; rejections are rate-limited by the journal itself.
             var journal = new CommandJournal(log.WriteAlways);
-            intake = new CommandIntake(tail, parser, journal, options.PollInterval, options.UseChangeNotifications, log.Write);
+            intake = new CommandIntake(tail, parser, journal, options.PollInterval, options.UseChangeNotifications, log.Write, carried);
             var live = new LiveStatus(jobName, solverName, ranks, options.Tolerance, commands, journal);
             reporter = new StatusReporter(live, options.StatusFile, options.StatusInterval, options.ProgressInterval, log.Write);
             host = new ServiceHost(options, log, jobName, ranks, intake, journal, live, reporter);
@@ -238,6 +242,16 @@ public sealed class ServiceHost : IDisposable
         _log.Write($"result written to {_options.ResultFile}: {result.Message}");
     }
 
+    /// <summary>
+    /// Set before <see cref="Finish"/> by a chained job's link whose chain continues: commands received but not
+    /// yet applied when the loop ended are kept for the next link (<see cref="CarriedCommands"/>) instead of
+    /// declined.
+    /// </summary>
+    internal bool CarryLateCommands { get; set; }
+
+    /// <summary>After <see cref="Finish"/> with <see cref="CarryLateCommands"/>: the texts of the commands the next link takes in.</summary>
+    internal IReadOnlyList<string> CarriedCommands { get; private set; } = [];
+
     /// <summary>Rank 0, once at start: the hosts of every rank, for the log, the page and a failure's result.</summary>
     internal void UseHosts(RankHosts hosts)
     {
@@ -315,9 +329,19 @@ public sealed class ServiceHost : IDisposable
         }
 
         Intake.StopAndDrain();
+        var carried = new List<string>();
         while (Intake.TryDequeue(out var late))
         {
-            Journal.Declined(late.Sequence, "the job ended before this command could be applied");
+            if (CarryLateCommands)
+            {
+                carried.Add(Journal.CarriedOver(late.Sequence, "received while this link ended; the next link applies it"));
+            }
+            else
+            {
+                Journal.Declined(late.Sequence, "the job ended before this command could be applied");
+            }
         }
+
+        CarriedCommands = carried;
     }
 }

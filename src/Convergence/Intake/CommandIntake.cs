@@ -66,10 +66,22 @@ public sealed class CommandIntake : IDisposable
     private long _heldProblems;
     private bool _problemShown;
     private bool _abandoned;
+    private readonly IReadOnlyList<string> _carried;
 
     /// <summary>Starts watching at once; the intake owns <paramref name="tail"/> from now on and disposes it.</summary>
-    public CommandIntake(NotificationTail tail, CommandParser parser, CommandJournal journal, TimeSpan pollInterval, bool useChangeNotifications, Action<string> log)
+    /// <param name="tail">The notifications file's tail.</param>
+    /// <param name="parser">Parses each line.</param>
+    /// <param name="journal">Records each message.</param>
+    /// <param name="pollInterval">How often the file is looked at without a change notification.</param>
+    /// <param name="useChangeNotifications">Also wake on the file system's change notifications.</param>
+    /// <param name="log">The job log.</param>
+    /// <param name="carried">
+    /// Messages a chained job's previous link received but could not apply before it ended; taken before
+    /// anything read from the file, as if they had just been read.
+    /// </param>
+    public CommandIntake(NotificationTail tail, CommandParser parser, CommandJournal journal, TimeSpan pollInterval, bool useChangeNotifications, Action<string> log, IReadOnlyList<string>? carried = null)
     {
+        _carried = carried ?? [];
         _tail = tail;
         _parser = parser;
         _journal = journal;
@@ -163,6 +175,11 @@ public sealed class CommandIntake : IDisposable
 
     private void Run()
     {
+        foreach (var text in _carried)
+        {
+            Handle(new TailLine(text, null));
+        }
+
         while (!_stop.IsCancellationRequested)
         {
             PollOnce();

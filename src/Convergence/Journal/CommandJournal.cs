@@ -174,6 +174,18 @@ public sealed class CommandJournal
         _log?.Invoke($"command rejected seq={sequence} id={Id(clientId)} reason=\"{Quote(reason)}\" text=\"{Quote(text)}\"");
     }
 
+    /// <summary>
+    /// A received command that this job could not apply before it ended but the next link of its chain will:
+    /// it stays <see cref="JournalState.Received"/> with <paramref name="note"/>. Returns its text, for the
+    /// next link to take in.
+    /// </summary>
+    public string CarriedOver(long sequence, string note)
+    {
+        var (clientId, text) = Acknowledge(sequence, e => e with { Reason = note });
+        _log?.Invoke($"command carried-over seq={sequence} id={Id(clientId)} note=\"{Quote(note)}\" text=\"{Quote(text)}\"");
+        return text;
+    }
+
     /// <summary>The newest <paramref name="count"/> entries, oldest first.</summary>
     public IReadOnlyList<JournalEntry> Snapshot(int count = 50)
     {

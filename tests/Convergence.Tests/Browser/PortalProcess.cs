@@ -34,10 +34,13 @@ public sealed partial class PortalProcess : IDisposable
     public string NotificationsFile => Path.Combine(ServiceFolder, "notifications.txt");
 
     /// <summary>Starts <c>dotnet Convergence.Cli.dll portal --service DIR --port 0 …</c> and waits for its URL.</summary>
-    public static PortalProcess Start(string serviceFolder, params string[] extra)
+    public static PortalProcess Start(string serviceFolder, params string[] extra) => Start(serviceFolder, null, extra);
+
+    /// <summary>As <see cref="Start(string, string[])"/>, with <paramref name="environment"/> added to the process's environment.</summary>
+    public static PortalProcess Start(string serviceFolder, IDictionary<string, string?>? environment, params string[] extra)
     {
         var dll = Repo.Output("src/Convergence.Cli", "Convergence.Cli");
-        var process = RunningProcess.Dotnet(dll, ["portal", "--service", serviceFolder, "--port", "0", .. extra]);
+        var process = RunningProcess.Dotnet(dll, ["portal", "--service", serviceFolder, "--port", "0", .. extra], environment);
         try
         {
             process.WaitForOutput("convergence portal: serving", TimeSpan.FromSeconds(30));

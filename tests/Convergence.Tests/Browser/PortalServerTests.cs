@@ -245,6 +245,120 @@ public sealed class PortalServerTests : IDisposable
     }
 
     [Fact]
+    public async Task Notify_ToASymlinkedNotificationsFile_IsRefusedWithTheReason_AndTheTargetIsUntouched()
+    {
+        var folder = Repo.NewTempFolder("portal-link");
+        using var portal = PortalProcess.Start(folder);
+        var target = Path.Combine(Repo.NewTempFolder("portal-victim"), "thesis.tex");
+        File.WriteAllText(target, "keep me\n");
+        File.CreateSymbolicLink(portal.NotificationsFile, target);
+
+        var refused = await Post(portal, "STOP");
+
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        var reason = $"refused: {portal.NotificationsFile} is a symbolic link; the job reads only a regular file there; nothing was appended";
+        Assert.Equal(reason + "\n", await refused.Content.ReadAsStringAsync());
+        Assert.Equal("keep me\n", File.ReadAllText(target));
+        Assert.Contains(reason, portal.Process.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AStatusPageThatIsALinkOrAFifo_IsRefusedAtOnce_AndNotServed()
+    {
+        var folder = Repo.NewTempFolder("portal-page-link");
+        using var portal = PortalProcess.Start(folder);
+        var status = Path.Combine(folder, "status.html");
+        var target = Path.Combine(Repo.NewTempFolder("portal-victim"), "private.html");
+        File.WriteAllText(target, "<html><head></head><body>private</body></html>");
+        File.CreateSymbolicLink(status, target);
+
+        using (var link = portal.Request(HttpMethod.Get, "/"))
+        {
+            using var response = await _http.SendAsync(link);
+            Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+            Assert.Equal($"refused: {status} is a symbolic link; the job writes only a regular file there\n", await response.Content.ReadAsStringAsync());
+        }
+
+        // Opening a FIFO for reading blocks until someone writes to it: every page load would hang.
+        File.Delete(status);
+        using (var mkfifo = RunningProcess.Start("mkfifo", [status]))
+        {
+            Assert.Equal(0, mkfifo.WaitForExit(TimeSpan.FromSeconds(10)));
+        }
+
+        using (var fifo = portal.Request(HttpMethod.Get, "/"))
+        {
+            using var response = await _http.SendAsync(fifo);
+            Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+            Assert.Equal($"refused: {status} is not a regular file (a FIFO); the job writes only a regular file there\n", await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task TheSecret_CanComeFromAFileOrTheEnvironment_InsteadOfTheCommandLine()
+    {
+        var folder = Repo.NewTempFolder("portal-token-file");
+        var file = Path.Combine(folder, "secret");
+        const string fromFile = "file-secret-0123456789abcdef";
+        File.WriteAllText(file, fromFile + "\n");
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        using (var portal = PortalProcess.Start(folder, "--token-file", file))
+        {
+            Assert.Equal(fromFile, portal.Token);
+            Assert.Equal(HttpStatusCode.OK, (await Post(portal, "STOP #f1")).StatusCode);
+        }
+
+        const string fromEnvironment = "environment-secret-0123456789";
+        var environment = new Dictionary<string, string?> { ["CONVERGENCE_PORTAL_TOKEN"] = fromEnvironment };
+        using (var portal = PortalProcess.Start(folder, environment))
+        {
+            Assert.Equal(fromEnvironment, portal.Token);
+            Assert.Equal(HttpStatusCode.OK, (await Post(portal, "STOP #e1")).StatusCode);
+        }
+
+        // Named on the command line, the file wins over the environment.
+        using (var portal = PortalProcess.Start(folder, environment, "--token-file", file))
+        {
+            Assert.Equal(fromFile, portal.Token);
+        }
+
+        Assert.Equal("STOP #f1\nSTOP #e1\n", File.ReadAllText(Path.Combine(folder, "notifications.txt")));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void BadSecretSources_OneLineErrorAndExitCode2()
+    {
+        var folder = Repo.NewTempFolder("portal-token-bad");
+        var open = Path.Combine(folder, "readable-by-all");
+        File.WriteAllText(open, "a-secret-others-can-read-0123\n");
+        File.SetUnixFileMode(open, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var shortSecret = Path.Combine(folder, "short");
+        File.WriteAllText(shortSecret, "abc\n");
+        File.SetUnixFileMode(shortSecret, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var missing = Path.Combine(folder, "missing");
+
+        (string[] Arguments, Dictionary<string, string?>? Environment, string Expected)[] cases =
+        [
+            (["--token-file", missing], null, $"--token-file {missing}: cannot read it: Could not find file '{missing}'."),
+            (["--token-file", open], null, $"--token-file {open} is open to other users (mode 644): chmod 600 it, or they can read the secret and steer the job"),
+            (["--token-file", shortSecret], null, $"--token-file {shortSecret}: the secret must be at least 16 characters"),
+            (["--token", "0123456789abcdefgh", "--token-file", shortSecret], null, "give the secret once: --token or --token-file, not both"),
+            ([], new() { ["CONVERGENCE_PORTAL_TOKEN"] = "short" }, "CONVERGENCE_PORTAL_TOKEN: the secret must be at least 16 characters"),
+        ];
+        var dll = Repo.Output("src/Convergence.Cli", "Convergence.Cli");
+        foreach (var (arguments, environment, expected) in cases)
+        {
+            using var process = RunningProcess.Dotnet(dll, ["portal", "--service", folder, "--port", "0", .. arguments], environment);
+            Assert.Equal(2, process.WaitForExit(TimeSpan.FromSeconds(30)));
+            var error = Assert.Single(process.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("convergence portal: " + expected, error, StringComparison.Ordinal);
+            Assert.Equal(string.Empty, process.Stdout);
+        }
+    }
+
+    [Fact]
     public void StopsCleanlyOnCtrlC()
     {
         var folder = Repo.NewTempFolder("portal-sigint");

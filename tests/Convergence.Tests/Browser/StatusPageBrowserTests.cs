@@ -111,6 +111,39 @@ public sealed partial class StatusPageBrowserTests(ChromiumFixture chromium)
     }
 
     [Fact]
+    public async Task TwoPortalsInOneBrowser_EachKeepsItsOwnCookie()
+    {
+        // Cookies are not kept apart by port: both portals on 127.0.0.1 see each other's cookies.
+        var first = Repo.NewTempFolder("browser-two-a");
+        var second = Repo.NewTempFolder("browser-two-b");
+        foreach (var folder in new[] { first, second })
+        {
+            File.WriteAllText(Path.Combine(folder, "status.html"), StatusPage.Render(SampleSnapshots.Running() with { RefreshSeconds = 600 }));
+        }
+
+        using var portalA = PortalProcess.Start(first);
+        using var portalB = PortalProcess.Start(second);
+        await using var browser = await chromium.NewPageAsync();
+        var page = browser.Page;
+        await page.GotoAsync(portalA.Url.ToString());
+        await page.GotoAsync(portalB.Url.ToString());
+
+        // Back to the first portal without its secret in the URL: its own cookie must still be there.
+        var again = await page.GotoAsync(portalA.BaseUrl.ToString());
+        Assert.Equal(200, again?.Status);
+        var a = await SendAsync(browser, portalA, () => page.ClickAsync("button[data-message='CHECKPOINT']"), "CHECKPOINT");
+        var backToB = await page.GotoAsync(portalB.BaseUrl.ToString());
+        Assert.Equal(200, backToB?.Status);
+        var b = await SendAsync(browser, portalB, () => page.ClickAsync("button[data-message='STOP']"), "STOP");
+
+        Assert.Equal($"CHECKPOINT #{a}\n", portalA.Notifications());
+        Assert.Equal($"STOP #{b}\n", portalB.Notifications());
+        var names = (await page.Context.CookiesAsync()).Select(c => c.Name).Order(StringComparer.Ordinal);
+        Assert.Equal(new[] { portalA.BaseUrl.Port, portalB.BaseUrl.Port }.Select(p => $"convergence-portal-{p}").Order(StringComparer.Ordinal), names);
+        Assert.Empty(browser.Errors);
+    }
+
+    [Fact]
     public async Task PageOpenedFromDisk_SaysTheControlsCannotReachTheJob()
     {
         var folder = Repo.NewTempFolder("browser-disk");

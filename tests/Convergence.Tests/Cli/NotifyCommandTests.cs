@@ -91,6 +91,67 @@ public sealed class NotifyCommandTests
     }
 
     [Fact]
+    public void ASymlinkAtTheNotificationsPath_IsRefusedWithExitTwo_AndItsTargetIsUntouched()
+    {
+        // Anyone who can write the service folder could plant this link to a file of the user's.
+        var service = Repo.NewTempFolder("notify-link");
+        var target = Path.Combine(Repo.NewTempFolder("notify-victim"), "thesis.tex");
+        File.WriteAllText(target, "\\section{Results}\n");
+        var notifications = Path.Combine(service, "notifications.txt");
+        File.CreateSymbolicLink(notifications, target);
+
+        var (code, stdout, stderr) = CliProcess.Run(["notify", "--service", service, "STOP"]);
+
+        Assert.Equal(2, code);
+        var error = Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+        Assert.Equal($"convergence notify: refused: {notifications} is a symbolic link; the job reads only a regular file there; nothing was sent", error);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Equal("\\section{Results}\n", File.ReadAllText(target));
+        Assert.NotNull(new FileInfo(notifications).LinkTarget);
+
+        // A dangling link is not followed either: O_CREAT would otherwise create the file it names.
+        var dangling = Path.Combine(Repo.NewTempFolder("notify-victim"), "created-by-link");
+        File.Delete(notifications);
+        File.CreateSymbolicLink(notifications, dangling);
+        Assert.Equal(2, CliProcess.Run(["notify", "--service", service, "STOP"]).Code);
+        Assert.False(File.Exists(dangling), "the link's target was created");
+    }
+
+    [Fact]
+    public void AFifoAtTheNotificationsPath_IsRefusedWithExitTwo_WithoutBlocking()
+    {
+        // Opening a FIFO for writing blocks until someone reads it; the tool must say no at once instead.
+        var service = Repo.NewTempFolder("notify-fifo");
+        var notifications = Path.Combine(service, "notifications.txt");
+        MakeFifo(notifications);
+
+        var (code, stdout, stderr) = CliProcess.Run(["notify", "--service", service, "STOP"]);
+
+        Assert.Equal(2, code);
+        var error = Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+        Assert.Equal($"convergence notify: refused: {notifications} is not a regular file (a FIFO or socket with no reader); the job reads only a regular file there; nothing was sent", error);
+        Assert.Equal(string.Empty, stdout);
+    }
+
+    [Fact]
+    public void AFifoWithAReader_IsRefusedAfterOpening_AndReceivesNothing()
+    {
+        // With a reader the open succeeds; the check of what was opened (fstat) must still refuse it.
+        var notifications = Path.Combine(Repo.NewTempFolder("append-fifo"), "notifications.txt");
+        MakeFifo(notifications);
+        using var reader = new FileStream(notifications, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
+
+        var refused = Assert.Throws<NotARegularFileException>(() => AtomicAppend.Write(notifications, "STOP\n"u8.ToArray()));
+
+        Assert.Equal($"refused: {notifications} is not a regular file (a FIFO); the job reads only a regular file there", refused.Message);
+
+        // What the pipe holds now: only the marker written here, nothing before it.
+        reader.Write("X"u8);
+        var buffer = new byte[16];
+        Assert.Equal("X", Encoding.ASCII.GetString(buffer, 0, reader.Read(buffer)));
+    }
+
+    [Fact]
     public void ConcurrentAppendsNeverLoseOrSplitAMessage()
     {
         // FileMode.Append would seek once and then write at that offset, so two writers racing here
@@ -118,5 +179,11 @@ public sealed class NotifyCommandTests
         }
 
         Assert.Equal(writers * blocksPerWriter, lines.Distinct().Count() / 2);
+    }
+
+    private static void MakeFifo(string path)
+    {
+        using var mkfifo = RunningProcess.Start("mkfifo", [path]);
+        Assert.Equal(0, mkfifo.WaitForExit(TimeSpan.FromSeconds(10)));
     }
 }

@@ -124,4 +124,27 @@ public sealed class StatusCommandTests
 
     private static ControlCommand Parse(string text) =>
         new CommandParser([]).Parse(text).Command ?? throw new InvalidOperationException($"'{text}' did not parse");
+
+    [Fact]
+    public void AStatusJsonThatIsAFifoOrALink_IsOneLineAndExitOne_WithoutBlocking()
+    {
+        var service = Repo.NewTempFolder("status-fifo");
+        var json = Path.Combine(service, StatusJson.FileName);
+        using (var mkfifo = RunningProcess.Start("mkfifo", [json]))
+        {
+            Assert.Equal(0, mkfifo.WaitForExit(TimeSpan.FromSeconds(10)));
+        }
+
+        var (code, stdout, stderr) = CliProcess.Run(["status", "--service", service]);
+
+        Assert.Equal(1, code);
+        Assert.Equal($"convergence status: cannot read '{service}': refused: {json} is not a regular file (a FIFO); the job writes only a regular file there", Assert.Single(stderr.TrimEnd('\n').Split('\n')));
+        Assert.Equal(string.Empty, stdout);
+
+        File.Delete(json);
+        File.CreateSymbolicLink(json, Path.Combine(Repo.NewTempFolder("status-victim"), "x.json"));
+        var (linkCode, _, linkError) = CliProcess.Run(["status", "--service", service]);
+        Assert.Equal(1, linkCode);
+        Assert.Contains($"refused: {json} is a symbolic link", linkError, StringComparison.Ordinal);
+    }
 }

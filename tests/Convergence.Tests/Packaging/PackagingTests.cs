@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Xunit.Abstractions;
 using Convergence.Tests.Infrastructure;
@@ -82,7 +84,8 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
         Assert.True(status.Contains("tolerance  1e-12", StringComparison.Ordinal), $"no 'tolerance  1e-12' in:\n{status}");
         Assert.Contains("#1 CHANGE_TOLERANCE 1e-12 #t1: applied at iteration", status, StringComparison.Ordinal);
 
-        Notify.Append(notifications, "STOP");
+        // The installed tool's portal (Kestrel, from the shared ASP.NET Core framework) sends the STOP.
+        SendThroughPortal(convergence, service, "STOP #p1");
         Assert.Equal(0, job.WaitForExit(JobTimeout));
         var result = Notify.ReadResult(service);
         Assert.Equal("STOPPED", result["outcome"]);
@@ -187,6 +190,29 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
         using var p = RunningProcess.Start(convergence, args);
         var code = p.WaitForExit(TimeSpan.FromMinutes(1));
         return (code, p.Stdout, p.Stderr);
+    }
+
+    /// <summary>Starts <c>convergence portal</c>, posts <paramref name="message"/> as the page's button would, and stops it.</summary>
+    private static void SendThroughPortal(string convergence, string service, string message)
+    {
+        using var portal = RunningProcess.Start(convergence, ["portal", "--service", service, "--port", "0"]);
+        portal.WaitForOutput("convergence portal: serving", TimeSpan.FromMinutes(1));
+        var url = new Uri(Regex.Match(portal.Stdout, @"http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]+").Value);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(url, "/notify")) { Content = new StringContent(message) };
+        request.Headers.TryAddWithoutValidation("Authorization", "token " + url.Query["?token=".Length..]);
+        request.Headers.Add("X-Convergence-Notify", "1");
+        using var response = http.Send(request);
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}\n{portal.Output}");
+        portal.WaitForOutput("appended " + (Encoding.UTF8.GetByteCount(message) + 1).ToString(CultureInfo.InvariantCulture) + " bytes", TimeSpan.FromSeconds(30));
+        using (var term = RunningProcess.Start("kill", ["-TERM", portal.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            Assert.Equal(0, term.WaitForExit(TimeSpan.FromSeconds(10)));
+        }
+
+        Assert.Equal(0, portal.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Contains("convergence portal: stopped", portal.Stdout, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, portal.Stderr);
     }
 
     private static void WaitForFile(string path, RunningProcess job)
