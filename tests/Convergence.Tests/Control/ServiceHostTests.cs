@@ -76,6 +76,34 @@ public sealed class ServiceHostTests : IDisposable
     }
 
     [Fact]
+    public void AContinuingChainLink_CarriesLateCommandsOver_AndTheNextLinkTakesThemInFirst()
+    {
+        string[] carried;
+        using (var host = ServiceHost.Start(Options, _log, "own-loop"))
+        {
+            Notify.Append(Path.Combine(_service, "notifications.txt"), "CHANGE_TOLERANCE 1e-5 #late1\nSTOP #late2");
+            ServiceFiles.WaitUntil(() => host.Journal.ReceivedCount == 2, Timeout, () => Log);
+            host.CarryLateCommands = true;
+            host.Finish(new RunResult(RunOutcome.Stopped, 5, 5, 0.5, 1e-3, TimeSpan.FromSeconds(1), 0, "deadline"), pageState: Convergence.Status.JobState.WaitingForAllocation);
+            carried = [.. host.CarriedCommands];
+        }
+
+        Assert.Equal(["CHANGE_TOLERANCE 1e-5 #late1", "STOP #late2"], carried);
+        Assert.Contains("command carried-over seq=1 id=late1", Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("command rejected", Log, StringComparison.Ordinal);
+
+        // The next link, in a fresh service folder: the carried commands come first, as if just read.
+        var next = Repo.NewTempFolder("service-host-next");
+        using var nextHost = ServiceHost.Start(Options with { ServiceDirectory = next }, _log, "own-loop", null, 1, "single process", null, carried);
+        ServiceFiles.WaitUntil(() => nextHost.Journal.ReceivedCount == 2, Timeout, () => Log);
+        Assert.True(nextHost.Intake!.TryDequeue(out var first));
+        Assert.Equal(1e-5, first.Command.Value);
+        Assert.Equal("late1", first.Command.ClientId);
+        Assert.True(nextHost.Intake.TryDequeue(out var second));
+        Assert.Equal("late2", second.Command.ClientId);
+    }
+
+    [Fact]
     public void Fail_WritesAFailedResultWithTheError()
     {
         using (var host = ServiceHost.Start(Options, _log, "own-loop"))
