@@ -65,7 +65,7 @@ now() { date -u +%Y-%m-%dT%H:%M:%S.000Z; }
 if [[ ! -d "$service_dir" ]]; then
     mkdir -p "$service_dir" 2>/dev/null || die "service folder $service_dir does not exist and cannot be created (is it bind-mounted? -B HOSTDIR:/service)"
 fi
-[[ -w "$service_dir" ]] || die "service folder $service_dir is not writable"
+[[ -w "$service_dir" ]] || die "service folder $service_dir is not writable (bind a writable host folder there: apptainer -B HOSTDIR:$service_dir, ch-run -b HOSTDIR:$service_dir)"
 
 # The image's own settings when the runtime did not apply its %environment (a plain "ch-run IMAGE",
 # or "apptainer exec --cleanenv"-like starts): CONVERGENCE_MPI and CONVERGENCE_APP from the file where
