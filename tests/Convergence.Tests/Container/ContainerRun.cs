@@ -84,10 +84,20 @@ internal static class ContainerRun
         return RunningProcess.Start(command[0], command.Skip(1), env);
     }
 
-    /// <summary>Sends <paramref name="signal"/> to the process (the container's entry point: ch-run execs it).</summary>
+    /// <summary>
+    /// Sends <paramref name="signal"/> to the container's entry point: the process itself for a directory
+    /// image (ch-run execs the command), its child for a SquashFS image (ch-run stays the parent and
+    /// serves the image through FUSE; a TERM to it ends that and the container with it, see docs/container.md).
+    /// </summary>
     public static void Signal(RunningProcess process, string signal)
     {
-        using var kill = RunningProcess.Start("kill", [$"-{signal}", process.Id.ToString(CultureInfo.InvariantCulture)]);
+        var pid = process.Id.ToString(CultureInfo.InvariantCulture);
+        if (File.ReadAllText($"/proc/{pid}/comm").Trim() == "ch-run")
+        {
+            pid = File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries).Single();
+        }
+
+        using var kill = RunningProcess.Start("kill", [$"-{signal}", pid]);
         Assert.Equal(0, kill.WaitForExit(TimeSpan.FromSeconds(10)));
     }
 
