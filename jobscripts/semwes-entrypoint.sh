@@ -5,7 +5,8 @@
 #
 # Starts the solver under MPI and makes sure /service/result.txt holds a result however the run
 # ends: when the launcher fails (a crash, a kill, a missing library) and the solver has not written
-# a final result, this script writes "outcome=FAILED" with the exit code, atomically.
+# a final result, this script writes "outcome=FAILED" with the exit code, atomically; when the
+# launcher kills this script outright, a watcher in its own session writes it.
 #
 # Two ways to be started:
 #   - once (the service's plain command line, run-local.sh): this script starts the MPI launcher;
@@ -17,13 +18,14 @@
 # Environment (all optional):
 #   CONVERGENCE_SERVICE_DIR  service folder (status.html, result.txt, notifications.txt) [/service]
 #   CONVERGENCE_RANKS        number of MPI ranks for the default launcher [2]
-#   CONVERGENCE_MPI          the MPI the default launcher belongs to: mpich or openmpi [mpich]
+#   CONVERGENCE_MPI          the MPI the default launcher belongs to: mpich or openmpi [the image's
+#                            (/.singularity.d/env/90-environment.sh), else the installed mpirun.*, else mpich]
 #                            (mpirun.mpich / mpirun.openmpi, or a plain mpirun that is that MPI's)
 #   CONVERGENCE_LAUNCHER     launcher command, split on blanks [mpirun.$CONVERGENCE_MPI -np $CONVERGENCE_RANKS]
 #                            (e.g. "srun --mpi=pmi2" in a Slurm allocation)
 #   CONVERGENCE_HOST_LAUNCHED  1: a host launcher started this copy (run the solver directly);
 #                            0: start the launcher even though launcher variables are set [detected]
-#   CONVERGENCE_APP          solver command, split on blanks [/opt/convergence/app/Poisson];
+#   CONVERGENCE_APP          solver command, split on blanks [the image's, else /opt/convergence/app/Poisson];
 #                            a path ending in .dll is run with "dotnet"
 # Solver arguments are passed through unchanged (e.g. --n 256 --tolerance 1e-8).
 # Exit code: the launcher's (0 converged/stopped, 1 failed, 3 aborted, 4 iteration limit, 5 diverged),
