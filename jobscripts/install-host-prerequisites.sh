@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the Quick start needs on a Debian/Ubuntu host, only what is missing:
 #   mpich (mpirun.mpich, libmpich.so.12) always; with --openmpi also Open MPI (openmpi-bin:
-#   mpirun.openmpi, libmpi.so.40); with --tests chromium, shellcheck, strace and Open MPI (the tests run both MPIs).
+#   mpirun.openmpi, libmpi.so.40); with --tests chromium, shellcheck, strace, Open MPI (the tests run both MPIs)
+#   and what the container tests need: Charliecloud's ch-run (charliecloud-runtime), debootstrap,
+#   squashfs-tools and squashfuse; /dev/fuse is then made usable by every user, as Debian's fuse3 rule does.
 #   install-host-prerequisites.sh [--tests] [--openmpi]
 # Needs root or password-less sudo to install; otherwise says exactly what to install.
 # Installing openmpi-bin may switch Debian's plain 'mpirun' to Open MPI: the project's scripts and
@@ -11,7 +13,7 @@ set -euo pipefail
 want=(mpich)
 for arg in "$@"; do
   case "$arg" in
-    --tests) want+=(chromium shellcheck strace openmpi-bin) ;;
+    --tests) want+=(chromium shellcheck strace openmpi-bin charliecloud-runtime debootstrap squashfs-tools squashfuse) ;;
     --openmpi) want+=(openmpi-bin) ;;
     *) echo "error: unknown option '$arg' (use --tests and/or --openmpi)" >&2; exit 2 ;;
   esac
@@ -30,6 +32,10 @@ for pkg in "${want[@]}"; do
     chromium) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;
     shellcheck) command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck) ;;
     strace) command -v strace >/dev/null 2>&1 || missing+=(strace) ;;
+    charliecloud-runtime) command -v ch-run >/dev/null 2>&1 || missing+=(charliecloud-runtime) ;;
+    debootstrap) command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap) ;;
+    squashfs-tools) command -v mksquashfs >/dev/null 2>&1 || missing+=(squashfs-tools) ;;
+    squashfuse) command -v squashfuse >/dev/null 2>&1 || missing+=(squashfuse) ;;
   esac
 done
 
@@ -38,7 +44,20 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
+# ch-run mounts SquashFS images through FUSE; an unprivileged user needs /dev/fuse (0666 on a Debian
+# host with udev and fuse3; some virtual machines and containers leave it 0600).
+fix_fuse() {
+  if [[ " ${want[*]} " == *" squashfuse "* && -c /dev/fuse && "$(stat -c %a /dev/fuse)" != 666 ]]; then
+    if [[ $(id -u) -eq 0 ]]; then
+      chmod 0666 /dev/fuse && echo "made /dev/fuse usable by every user (for ch-run's SquashFS mounts)"
+    else
+      echo "warning: /dev/fuse is not usable by every user; unprivileged ch-run of SquashFS images needs: sudo chmod 0666 /dev/fuse" >&2
+    fi
+  fi
+}
+
 if [[ ${#missing[@]} -eq 0 ]]; then
+  fix_fuse
   exit 0
 fi
 
@@ -60,3 +79,4 @@ echo "installing: ${missing[*]}"
 "${sudo[@]}" apt-get update -qq
 DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "installed: ${missing[*]}"
+fix_fuse

@@ -5,7 +5,8 @@
 #
 # Starts the solver under MPI and makes sure /service/result.txt holds a result however the run
 # ends: when the launcher fails (a crash, a kill, a missing library) and the solver has not written
-# a final result, this script writes "outcome=FAILED" with the exit code, atomically.
+# a final result, this script writes "outcome=FAILED" with the exit code, atomically; when the
+# launcher kills this script outright, a watcher in its own session writes it.
 #
 # Two ways to be started:
 #   - once (the service's plain command line, run-local.sh): this script starts the MPI launcher;
@@ -17,13 +18,14 @@
 # Environment (all optional):
 #   CONVERGENCE_SERVICE_DIR  service folder (status.html, result.txt, notifications.txt) [/service]
 #   CONVERGENCE_RANKS        number of MPI ranks for the default launcher [2]
-#   CONVERGENCE_MPI          the MPI the default launcher belongs to: mpich or openmpi [mpich]
+#   CONVERGENCE_MPI          the MPI the default launcher belongs to: mpich or openmpi [the image's
+#                            (/.singularity.d/env/90-environment.sh), else the installed mpirun.*, else mpich]
 #                            (mpirun.mpich / mpirun.openmpi, or a plain mpirun that is that MPI's)
 #   CONVERGENCE_LAUNCHER     launcher command, split on blanks [mpirun.$CONVERGENCE_MPI -np $CONVERGENCE_RANKS]
 #                            (e.g. "srun --mpi=pmi2" in a Slurm allocation)
 #   CONVERGENCE_HOST_LAUNCHED  1: a host launcher started this copy (run the solver directly);
 #                            0: start the launcher even though launcher variables are set [detected]
-#   CONVERGENCE_APP          solver command, split on blanks [/opt/convergence/app/Poisson];
+#   CONVERGENCE_APP          solver command, split on blanks [the image's, else /opt/convergence/app/Poisson];
 #                            a path ending in .dll is run with "dotnet"
 # Solver arguments are passed through unchanged (e.g. --n 256 --tolerance 1e-8).
 # Exit code: the launcher's (0 converged/stopped, 1 failed, 3 aborted, 4 iteration limit, 5 diverged),
@@ -38,11 +40,14 @@ result="${service_dir}/result.txt"
 say() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$program" "$*" >&2; }
 die() { say "error: $*"; exit 2; }
 
-# Replaces result.txt in one rename, so the service never reads half a file.
+# Replaces result.txt in one rename, so the service never reads half a file. The file gets the mode
+# the solver's own files get (0666 less the umask, 0644 usually), not mktemp's 0600: a portal that
+# reads the folder as another user must be able to read it.
 write_result() {
     local tmp
     tmp="$(mktemp "${service_dir}/.result.txt.XXXXXX")" || return 1
-    if printf '%s\n' "$@" >"$tmp" && { sync "$tmp" 2>/dev/null || true; } && mv -f "$tmp" "$result"; then
+    if printf '%s\n' "$@" >"$tmp" && chmod "$(printf '%o' $((8#666 & ~8#$(umask))))" "$tmp" \
+        && { sync "$tmp" 2>/dev/null || true; } && mv -f "$tmp" "$result"; then
         return 0
     fi
     rm -f "$tmp"
@@ -62,7 +67,36 @@ now() { date -u +%Y-%m-%dT%H:%M:%S.000Z; }
 if [[ ! -d "$service_dir" ]]; then
     mkdir -p "$service_dir" 2>/dev/null || die "service folder $service_dir does not exist and cannot be created (is it bind-mounted? -B HOSTDIR:/service)"
 fi
-[[ -w "$service_dir" ]] || die "service folder $service_dir is not writable"
+[[ -w "$service_dir" ]] || die "service folder $service_dir is not writable (bind a writable host folder there: apptainer -B HOSTDIR:$service_dir, ch-run -b HOSTDIR:$service_dir)"
+
+# The image's own settings when the runtime did not apply its %environment (a plain "ch-run IMAGE",
+# or "apptainer exec --cleanenv"-like starts): CONVERGENCE_MPI and CONVERGENCE_APP from the file where
+# Apptainer (and build-image.sh --rootfs) keeps it, read in a subshell; whatever the caller set wins.
+readonly image_environment=/.singularity.d/env/90-environment.sh
+if [[ -r "$image_environment" && ( -z "${CONVERGENCE_MPI:-}" || -z "${CONVERGENCE_APP:-}" ) ]]; then
+    # shellcheck disable=SC2016  # expanded by the inner shell, after it sourced the file
+    image_settings="$(env -u CONVERGENCE_MPI -u CONVERGENCE_APP /bin/sh -c \
+        '. "$1" >/dev/null 2>&1; printf "%s\n%s\n" "${CONVERGENCE_MPI:-}" "${CONVERGENCE_APP:-}"' sh "$image_environment" || true)"
+    { read -r image_mpi || true; read -r image_app || true; } <<<"$image_settings"
+    [[ -n "${CONVERGENCE_MPI:-}" || -z "${image_mpi:-}" ]] || export CONVERGENCE_MPI="$image_mpi"
+    [[ -n "${CONVERGENCE_APP:-}" || -z "${image_app:-}" ]] || export CONVERGENCE_APP="$image_app"
+fi
+# Still unknown (no such file): the MPI whose launcher is installed, MPICH first.
+if [[ -z "${CONVERGENCE_MPI:-}" ]] && ! command -v mpirun.mpich >/dev/null 2>&1 && command -v mpirun.openmpi >/dev/null 2>&1; then
+    export CONVERGENCE_MPI=openmpi
+fi
+
+# In a user namespace (an unprivileged container runtime: ch-run, Apptainer without setuid or with
+# --fakeroot, Podman), one container per rank puts each rank in its own namespace, and UCX's shared
+# memory, which maps a peer's segment through /proc/PID/fd, is refused ("open(/proc/PID/fd/N) failed:
+# Permission denied", then MPI_Init fails with "Shared memory error"). UCX_POSIX_USE_PROC_LINK=n keeps
+# shared memory and exchanges the segment another way. The initial namespace maps every id to itself.
+ucx_note=""
+if [[ -z "${UCX_POSIX_USE_PROC_LINK+set}" && -r /proc/self/uid_map ]] \
+    && ! [[ "$(tr -s ' \t' ' ' </proc/self/uid_map)" =~ ^\ ?0\ 0\ 4294967295\ ?$ ]]; then
+    export UCX_POSIX_USE_PROC_LINK=n
+    ucx_note="; user namespace: UCX_POSIX_USE_PROC_LINK=n (shared memory without /proc/PID/fd links)"
+fi
 
 # Prints this process's rank if an MPI launcher started it (Open MPI's mpirun, MPICH's hydra, srun
 # with PMI2 or PMIx, a PMIx launcher); prints nothing otherwise.
@@ -150,9 +184,9 @@ fi
 write_result "outcome=UNSET" "state=starting" "started_at=$(now)" || die "cannot write $result"
 
 if [[ -n "$rank" ]]; then
-    say "started by the host's MPI launcher: rank 0 runs ${app[*]} $* directly (service folder $service_dir)"
+    say "started by the host's MPI launcher: rank 0 runs ${app[*]} $* directly (service folder $service_dir${ucx_note})"
 else
-    say "starting: ${launcher[*]} ${app[*]} $* (service folder $service_dir)"
+    say "starting: ${launcher[*]} ${app[*]} $* (service folder $service_dir${ucx_note})"
 fi
 
 # The launcher runs in the background so that a TERM from the batch system (time limit, scancel)
@@ -174,6 +208,37 @@ trap 'forward USR2' USR2
 
 "${launcher[@]+"${launcher[@]}"}" "${app[@]}" "$@" &
 child=$!
+
+# A launcher may kill this script outright: hydra sends SIGKILL to every copy when one rank fails, even
+# inside MPI_Init, and no trap runs then. A watcher in its own session (beyond the launcher's process
+# group kill) waits until this script and the launcher are both gone and, if result.txt still holds the
+# placeholder, writes FAILED. Only a SIGKILL of every process, the watcher's too, leaves the placeholder.
+# shellcheck disable=SC2317  # runs in the watcher's shell
+watch_result() {
+    local entry="$1" launched="$2" outcome
+    trap 'exit 0' TERM
+    trap '' INT HUP USR1 USR2
+    while kill -0 "$entry" 2>/dev/null || kill -0 "$launched" 2>/dev/null; do
+        sleep 0.2
+    done
+    outcome="$(outcome_of)"
+    if [[ -z "$outcome" || "$outcome" == UNSET ]]; then
+        write_result "outcome=FAILED" "finished_at=$(now)" \
+            "message=the entry point was killed (by the MPI launcher after a rank failed, or by the batch system) before the solver wrote a result (see the job log)"
+    fi
+}
+watcher=0
+if command -v setsid >/dev/null 2>&1; then
+    # shellcheck disable=SC2016  # expanded by the watcher's shell
+    setsid /bin/bash -c "$(declare -f write_result outcome_of now watch_result)"'
+        service_dir="$1" result="$2"; watch_result "$3" "$4"' watch-result "$service_dir" "$result" "$$" "$child" \
+        </dev/null >/dev/null 2>&1 &
+    watcher=$!
+fi
+# Ending normally (whatever the outcome): this script wrote the result; the watcher is not needed.
+# shellcheck disable=SC2317  # runs on exit
+stop_watcher() { [[ "$watcher" -gt 0 ]] && kill -TERM "$watcher" 2>/dev/null; return 0; }
+trap stop_watcher EXIT
 code=0
 while true; do
     if wait "$child"; then code=0; else code=$?; fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start, part 2: installs what the tests need (MPICH, Open MPI, Chromium, shellcheck, strace, Slurm), builds
 # in Release and runs the whole test suite: unit tests, MPI tests under mpirun.mpich and mpirun.openmpi, browser
-# tests in headless Chromium, container entry point tests, the Slurm tests under a real one-node Slurm
+# tests in headless Chromium, container entry point tests, the container tests (images built with
+# jobscripts/build-image.sh --rootfs and run with Charliecloud's ch-run; needs root), the Slurm tests under a real one-node Slurm
 # (jobscripts/local-slurm.sh) and the benchmarks' smoke run. Prints "N passed, N failed" at the end.
 set -euo pipefail
 

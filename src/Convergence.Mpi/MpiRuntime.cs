@@ -25,6 +25,9 @@ public static partial class MpiRuntime
     private static readonly string[] MpichCandidates = ["libmpich.so.12", "libmpi.so.12"];
     private static readonly string[] OpenMpiCandidates = ["libmpi.so.40", "libmpi.so.20", "libmpi.so.12"];
 
+    // Where Apptainer keeps an image's metadata (%environment, %runscript); build-image.sh --rootfs too.
+    private const string ImageMetadataFolder = "/.singularity.d";
+
     private static IntPtr _library;
     private static MpiBinding? _binding;
     private static bool _initialized;
@@ -113,10 +116,17 @@ public static partial class MpiRuntime
     private static string MismatchMessage(string library, MpiFamily family, MpiLauncher launcher)
     {
         var libraryFamily = family == MpiFamily.OpenMpi ? "Open MPI" : "MPICH-ABI";
+        // Inside a container image nothing can be installed: the advice is the other image, or the host MPI
+        // that matches this one (Apptainer images, and build-image.sh --rootfs ones, have /.singularity.d).
+        var inImage = Directory.Exists(ImageMetadataFolder);
         var todo = (launcher.Family, family) switch
         {
             _ when launcher.Name.StartsWith("srun", StringComparison.Ordinal) =>
                 $"pick srun's PMI for {library}: srun --mpi=pmix for Open MPI, --mpi=pmi2 for MPICH (srun --mpi=list shows what this cluster has), or set {LibraryVariable}",
+            (MpiFamily.OpenMpi, MpiFamily.MpichAbi) when inImage =>
+                "this image carries MPICH: start it with the host's MPICH-ABI launcher (load MPICH or Intel MPI, then mpirun), or for Open MPI hosts build the image with jobscripts/build-image.sh --mpi openmpi",
+            (MpiFamily.MpichAbi, MpiFamily.OpenMpi) when inImage =>
+                "this image carries Open MPI: start it with the host's Open MPI mpirun (load Open MPI), or for MPICH-ABI hosts build the image with jobscripts/build-image.sh --mpi mpich",
             (MpiFamily.OpenMpi, MpiFamily.MpichAbi) => $"start it with MPICH's launcher (mpirun.mpich) or let it load Open MPI (unset {LibraryVariable} or set it to openmpi; Debian: apt-get install libopenmpi3)",
             (MpiFamily.MpichAbi, MpiFamily.OpenMpi) => $"start it with Open MPI's launcher (mpirun.openmpi) or let it load an MPICH-ABI library (unset {LibraryVariable} or set it to mpich; Debian: apt-get install libmpich12)",
             _ => $"start it with the launcher that belongs to {library}, or set {LibraryVariable} to the library of this launcher's MPI",

@@ -19,12 +19,16 @@ public sealed class DefinitionFileTests
 
         Assert.Equal("docker", def.Header["Bootstrap"]);
         Assert.Matches(@"^debian:12\b", def.Header["From"]);
-        var mkdirs = def.Lines("post").Where(l => l.StartsWith("mkdir ", StringComparison.Ordinal)).SelectMany(l => l.Split(' ')).ToList();
-        Assert.Contains("/scratch", mkdirs);
-        Assert.Contains("/service", mkdirs);
-        Assert.Contains(def.Lines("post"), l => Regex.IsMatch(l, @"apt-get install .*\bmpich\b.*\blibmpich12\b"));
+        // The install steps live in image-recipe.sh, which %post and %test run inside the image (and
+        // build-image.sh --rootfs the same way): one place for both builders.
+        Assert.Contains(("image-recipe.sh", "/opt/convergence/lib/image-recipe.sh"), def.Files);
+        Assert.Contains("/bin/bash /opt/convergence/lib/image-recipe.sh install \"$mpi\" --max-iterations 20", def.Lines("post"));
+        Assert.Equal(["/bin/bash /opt/convergence/lib/image-recipe.sh test --max-iterations 20"], def.Lines("test"));
+        var recipe = File.ReadAllLines(Path.Combine(Scripts.Folder, "image-recipe.sh")).Select(l => l.Trim()).ToList();
+        Assert.Contains("mkdir -p /scratch /service", recipe);
+        Assert.Contains(recipe, l => Regex.IsMatch(l, @"apt-get install .*\bmpich\b.*\blibmpich12\b"));
+        Assert.Contains(recipe, l => Regex.IsMatch(l, @"^local common=\(.*\blibssl3\b"));
         Assert.Equal(["exec /opt/convergence/bin/semwes-entrypoint.sh \"$@\""], def.Lines("runscript"));
-        Assert.Contains(def.Lines("test"), l => l == "test -d /service");
         Assert.Contains(def.Lines("environment"), l => l == "export CONVERGENCE_APP=/opt/convergence/app/Poisson");
     }
 
@@ -47,9 +51,16 @@ public sealed class DefinitionFileTests
             Assert.True(Path.Exists(Path.Combine(stage, source)), $"%files source '{source}' is not in the staged build {stage}");
         }
 
-        var paths = def.PathsUnder(ImageRoot);
+        // The recipe's paths and those image-recipe.sh (its %post and %test) names.
+        var recipeText = File.ReadAllText(Path.Combine(stage, "image-recipe.sh"));
+        var paths = def.PathsUnder(ImageRoot)
+            .Concat(Regex.Matches(recipeText, @"/opt/convergence/[A-Za-z0-9._/-]+").Select(m => m.Value.TrimEnd('/', '.')))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
         Assert.Contains("/opt/convergence/app/Poisson", paths);
-        Assert.Contains("/opt/convergence/app/libcoreclr.so", paths);
+        Assert.Contains("/opt/convergence/bin/semwes-entrypoint.sh", paths);
+        Assert.Contains("${app_dir}/libcoreclr.so", recipeText, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(stage, "app", "libcoreclr.so")));
         foreach (var path in paths)
         {
             var host = HostPathOf(def, stage, path);

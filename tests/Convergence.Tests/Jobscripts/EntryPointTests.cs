@@ -24,6 +24,31 @@ public sealed class EntryPointTests
         Assert.Equal("FAILED", result["outcome"]);
         Assert.Equal("7", result["exit_code"]);
         Assert.Equal(["result.txt"], Directory.GetFiles(service).Select(Path.GetFileName));
+        // The solver's mode (0666 less the umask), not mktemp's 0600: a portal reading as another user can.
+        Container.ContainerRun.AssertReadableByOthers(service);
+    }
+
+    [Fact]
+    public void ALauncherThatKillsEveryCopyAfterARankDied_StillLeavesAFailedResult()
+    {
+        // Rank 1 dies from a signal before any result, as in a failed MPI_Init: hydra then kills every
+        // copy outright, this rank 0 entry point too, and no trap of it runs.
+        var folder = Repo.NewTempFolder("entry");
+        var service = Path.Combine(folder, "service");
+        var solver = Scripts.WriteFakeSolver(folder, "die.sh", """if [ "${PMI_RANK:-0}" = 1 ]; then sleep 0.5; kill -SEGV $$; fi; sleep 60""");
+        using var job = RunningProcess.MpiStart(Convergence.Mpi.MpiFamily.MpichAbi, 2, [Scripts.EntryPoint], new Dictionary<string, string?>
+        {
+            ["CONVERGENCE_SERVICE_DIR"] = service,
+            ["CONVERGENCE_APP"] = solver,
+        });
+
+        var code = job.WaitForExit(TimeSpan.FromSeconds(60));
+        Assert.True(code != 0, job.Output);
+        Assert.DoesNotContain("semwes-entrypoint: launcher exited", job.Stderr, StringComparison.Ordinal);
+        var result = Container.ContainerRun.WaitForResult(service, job.Output);
+        Assert.Equal("FAILED", result["outcome"]);
+        Assert.Contains("the entry point was killed", result["message"], StringComparison.Ordinal);
+        Container.ContainerRun.AssertReadableByOthers(service);
     }
 
     [Fact]

@@ -23,7 +23,8 @@ public sealed class OpenMpiImageRecipeTests
         var def = DefinitionFile.Read(Path.Combine(stage, "convergence.def"));
         Assert.Equal("debian:12-slim", def.Header["From"]);
         Assert.Contains("mpi=openmpi", def.Lines("post"));
-        Assert.Contains(def.Lines("post"), l => l.StartsWith("apt-get install -y --no-install-recommends openmpi-bin ", StringComparison.Ordinal));
+        Assert.Contains(def.Lines("post"), l => l.StartsWith("/bin/bash /opt/convergence/lib/image-recipe.sh install \"$mpi\"", StringComparison.Ordinal));
+        Assert.Contains(File.ReadAllLines(Path.Combine(stage, "image-recipe.sh")), l => l.Trim().StartsWith("apt-get install -y --no-install-recommends openmpi-bin ", StringComparison.Ordinal));
         Assert.Contains("export CONVERGENCE_MPI=openmpi", def.Lines("environment"));
 
         // The image's %environment names Open MPI; its entry point then launches with mpirun.openmpi.
