@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Convergence.FileSystem;
 using Microsoft.Win32.SafeHandles;
 
 namespace Convergence.Cli.Commands;

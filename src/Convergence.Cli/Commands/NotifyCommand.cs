@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text;
+using Convergence.FileSystem;
 
 namespace Convergence.Cli.Commands;
 

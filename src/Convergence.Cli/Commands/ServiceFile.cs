@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Convergence.FileSystem;
 using Microsoft.Win32.SafeHandles;
 
 namespace Convergence.Cli.Commands;

@@ -1,5 +1,6 @@
 using System.Text;
 using Convergence.Cli.Commands;
+using Convergence.FileSystem;
 using Convergence.Tests.Infrastructure;
 
 namespace Convergence.Tests.Cli;
