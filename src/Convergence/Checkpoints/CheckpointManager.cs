@@ -105,6 +105,12 @@ public sealed class CheckpointManager : ICheckpointHandler
     /// </summary>
     public string? ToleranceGivenBy { get; init; }
 
+    /// <summary>
+    /// True in a chained job's later link: it continues the same run with the same command line, so the
+    /// checkpoint's tolerance (with any <c>CHANGE_TOLERANCE</c> sent during the chain) stays, given or not.
+    /// </summary>
+    internal bool ContinuesChain { get; init; }
+
     /// <summary>The checkpoint folder.</summary>
     public CheckpointStore Store => _store;
 
@@ -345,11 +351,14 @@ public sealed class CheckpointManager : ICheckpointHandler
         state.Restarts = manifest.Restarts;
         state.Residual = manifest.Residual;
 
-        // What the user typed wins over what the checkpoint remembers; a default does not.
-        var sources = ToleranceGivenBy is { } givenBy
+        // What the user typed wins over what the checkpoint remembers; a default does not, and neither does the
+        // command line a chain repeats for each link (the run goes on, steered tolerance included).
+        var sources = ToleranceGivenBy is { } givenBy && !ContinuesChain
             ? FormattableString.Invariant($"iteration, total, residual and restarts from the checkpoint, tolerance {state.Tolerance:G6} from {givenBy} (the checkpoint's {manifest.Tolerance:G6} is not used)")
-            : FormattableString.Invariant($"iteration, total, residual, restarts and tolerance {manifest.Tolerance:G6} from the checkpoint (a --tolerance or CONVERGENCE_TOLERANCE given would win)");
-        if (ToleranceGivenBy is null)
+            : ContinuesChain
+                ? FormattableString.Invariant($"iteration, total, residual, restarts and tolerance {manifest.Tolerance:G6} from the checkpoint (a chain's later link continues the run; a tolerance given to the chain is not applied again)")
+                : FormattableString.Invariant($"iteration, total, residual, restarts and tolerance {manifest.Tolerance:G6} from the checkpoint (a --tolerance or CONVERGENCE_TOLERANCE given would win)");
+        if (ToleranceGivenBy is null || ContinuesChain)
         {
             state.Tolerance = manifest.Tolerance;
         }

@@ -264,6 +264,7 @@ public sealed class JobRunner
             new CheckpointStore(_options.CheckpointFolder), checkpointable, _coordinator, _jobName, _solver.Name, _options.CheckpointKeep, _log.Write, services?.Live)
         {
             ToleranceGivenBy = _options.GivenBy("--tolerance"),
+            ContinuesChain = _options.ChainLink > 1,
         };
         manager.Initialize();
         if (_coordinator.Rank == 0 && _options.Deadline is { } deadline)

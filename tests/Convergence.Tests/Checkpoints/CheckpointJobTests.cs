@@ -97,6 +97,21 @@ public sealed class CheckpointJobTests
     }
 
     [Fact]
+    public void Resume_InAChainsLaterLink_KeepsTheCheckpointsToleranceThoughTheChainsCommandLineGivesOne()
+    {
+        // A chain repeats its command line for every link; a CHANGE_TOLERANCE sent during the chain lives in
+        // the checkpoint and must not be undone by the next link's --tolerance.
+        var first = InProcessJob.Options("ckpt-chain-tol", "--tolerance", "1e-9", "--checkpoint-every", "25", "--max-iterations", "60");
+        InProcessJob.Run(new RelaxationSolver(), first);
+        var link = InProcessJob.Options("ckpt-chain-tol-2", "--checkpoint-dir", first.CheckpointFolder, "--resume", "--tolerance", "1e-12", "--max-iterations", "80", "--chain-link", "2", "--chain-max", "3");
+
+        var (resumed, log) = InProcessJob.Run(new RelaxationSolver(), link);
+
+        Assert.Equal(1e-9, resumed.Tolerance);
+        Assert.Contains("tolerance 1E-09 from the checkpoint (a chain's later link continues the run", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Resume_WithoutAGivenTolerance_TakesTheCheckpointsAndSaysSo()
     {
         var first = InProcessJob.Options("ckpt-ckpt-tol", "--tolerance", "1e-9", "--checkpoint-every", "25", "--max-iterations", "60");
