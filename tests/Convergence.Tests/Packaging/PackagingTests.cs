@@ -25,6 +25,7 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
             ["Convergence"] = ["lib/net10.0/Convergence.dll", "lib/net10.0/Convergence.xml"],
             ["Convergence.Mpi"] = ["lib/net10.0/Convergence.Mpi.dll", "lib/net10.0/Convergence.Mpi.xml"],
             ["Convergence.MathNet"] = ["lib/net10.0/Convergence.MathNet.dll", "lib/net10.0/Convergence.MathNet.xml"],
+            ["Convergence.Testing"] = ["lib/net10.0/Convergence.Testing.dll", "lib/net10.0/Convergence.Testing.xml"],
             ["Convergence.Tool"] =
             [
                 "tools/net10.0/any/Convergence.Cli.dll", "tools/net10.0/any/Convergence.Cli.xml", "tools/net10.0/any/Convergence.Cli.pdb",
@@ -41,7 +42,7 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
             AssertPackage(id, files, packaging, root);
         }
 
-        foreach (var id in new[] { "Convergence", "Convergence.Mpi", "Convergence.MathNet", "Convergence.Tool" })
+        foreach (var id in new[] { "Convergence", "Convergence.Mpi", "Convergence.MathNet", "Convergence.Testing", "Convergence.Tool" })
         {
             using var symbols = ZipFile.OpenRead(feed.Package(id, ".snupkg"));
             Assert.Contains(symbols.Entries, e => e.FullName.EndsWith(".pdb", StringComparison.Ordinal));
@@ -79,7 +80,10 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
 
         var build = feed.Run("build ReactDiff", project, ["build", "-c", "Release", "-nologo"]);
         Assert.Contains("0 Warning(s)", build, StringComparison.Ordinal);
-        feed.Run("test ReactDiff.Tests", project, ["test", "-c", "Release", "--no-build", "-nologo"]);
+        var tests = feed.Run("test ReactDiff.Tests", project, ["test", "-c", "Release", "--no-build", "-nologo"]);
+
+        // Six tests, two of them on the test kit (Convergence.Testing from the feed): the harness's scripted run included.
+        Assert.Matches(@"Failed:\s+0, Passed:\s+6, Skipped:\s+0", tests);
         var dll = Path.Combine(project, "src", "ReactDiff", "bin", "Release", "net10.0", "ReactDiff.dll");
         var help = feed.Run("ReactDiff --help", project, [dll, "--help"]);
         Assert.Contains("ReactDiff solver options:", help, StringComparison.Ordinal);
