@@ -37,7 +37,7 @@ public static class MathNetJob
     {
         ArgumentNullException.ThrowIfNull(problemOptions);
         ArgumentNullException.ThrowIfNull(createProblem);
-        return Run(args, setup => createProblem(setup with { SolverArguments = [] }, problemOptions.ParseAll(setup.SolverArguments, new TOptions())), defaults, problemOptions, null);
+        return Run(args, setup => createProblem(setup with { SolverArguments = [] }, problemOptions.ParseAll(setup.SolverArguments, new TOptions(), null, null, RunOptionsParser.Names)), defaults, problemOptions, null);
     }
 
     private static int Run(string[] args, Func<JobSetup, MathNetProblem> createProblem, RunOptions? defaults, IOptionTable? problemOptions, string? solverHelp)
@@ -60,7 +60,7 @@ public static class MathNetJob
             }
             catch (OptionsException ex)
             {
-                Console.Error.WriteLine($"convergence: {ex.Message} (see --help)");
+                Console.Error.WriteLine($"convergence: {ex.Message}{(ex.SaysWhatToDo ? string.Empty : " (see --help)")}");
                 return ExitCodes.Usage;
             }
 

@@ -61,6 +61,9 @@ public sealed class CheckpointManager : ICheckpointHandler
     private long _nextId;
     private int _incompatible;
 
+    // Whether this rank's compatibility key is rank 0's: asked once, collectively, at the first load.
+    private bool? _keyLikeRankZero;
+
     // Rank 0: the background completion of the newest checkpoint (its manifest when the manifest is written
     // there and succeeded, else null) and the pruning after it.
     private Task<CheckpointManifest?>? _background;
@@ -85,9 +88,28 @@ public sealed class CheckpointManager : ICheckpointHandler
         _log = log;
         _live = coordinator.Rank == 0 ? live : null;
         _table = coordinator.Rank == 0 ? new double[coordinator.Size * SlotsPerRank] : [];
-        var key = solver.CompatibilityKey;
-        _key = CheckpointManifest.OneLine(string.IsNullOrWhiteSpace(key) ? $"solver={solverName}" : key.Trim());
+        _key = KeyOf(solver, solverName);
     }
+
+    /// <summary>The compatibility key of <paramref name="solver"/>: its own, or <c>solver=</c> and its name when it gives none.</summary>
+    internal static string KeyOf(ICheckpointable solver, string solverName)
+    {
+        var key = solver.CompatibilityKey;
+        return CheckpointManifest.OneLine(string.IsNullOrWhiteSpace(key) ? $"solver={solverName}" : key.Trim());
+    }
+
+    /// <summary>
+    /// Where the user gave the tolerance (e.g. <c>option --tolerance</c>, see <see cref="RunOptions.GivenBy"/>), or
+    /// null when it is a default: on resume a given tolerance wins over the checkpoint's, a default does not.
+    /// The same on every rank (the ranks compare it before the first collective).
+    /// </summary>
+    public string? ToleranceGivenBy { get; init; }
+
+    /// <summary>
+    /// True in a chained job's later link: it continues the same run with the same command line, so the
+    /// checkpoint's tolerance (with any <c>CHANGE_TOLERANCE</c> sent during the chain) stays, given or not.
+    /// </summary>
+    internal bool ContinuesChain { get; init; }
 
     /// <summary>The checkpoint folder.</summary>
     public CheckpointStore Store => _store;
@@ -298,9 +320,10 @@ public sealed class CheckpointManager : ICheckpointHandler
     }
 
     /// <summary>
-    /// Collective: <c>--resume</c> at start. Restores counters, tolerance, residual and restarts from the
-    /// newest complete checkpoint that fits this job and verifies, or leaves the fresh state when the folder
-    /// holds no complete checkpoint at all.
+    /// Collective: <c>--resume</c> at start. Restores counters, residual and restarts from the newest complete
+    /// checkpoint that fits this job and verifies, and its tolerance unless the user gave one
+    /// (<see cref="ToleranceGivenBy"/>); or leaves the fresh state when the folder holds no complete checkpoint
+    /// at all. Rank 0 logs one line saying which values came from where.
     /// </summary>
     /// <exception cref="OptionsException">The folder holds complete checkpoints but none fits this job (on every rank alike).</exception>
     /// <exception cref="InvalidDataException">The solver failed to read a verified part on some rank (on every rank alike).</exception>
@@ -327,19 +350,26 @@ public sealed class CheckpointManager : ICheckpointHandler
         state.TotalIterations = manifest.TotalIterations;
         state.Restarts = manifest.Restarts;
         state.Residual = manifest.Residual;
-        var note = FormattableString.Invariant($"resumed from {CheckpointStore.NameOf(manifest.Id)} at iteration {manifest.Iteration} (total {manifest.TotalIterations}), residual {manifest.Residual:G6}");
+
+        // What the user typed wins over what the checkpoint remembers; a default does not, and neither does the
+        // command line a chain repeats for each link (the run goes on, steered tolerance included).
+        var sources = ToleranceGivenBy is { } givenBy && !ContinuesChain
+            ? FormattableString.Invariant($"iteration, total, residual and restarts from the checkpoint, tolerance {state.Tolerance:G6} from {givenBy} (the checkpoint's {manifest.Tolerance:G6} is not used)")
+            : ContinuesChain
+                ? FormattableString.Invariant($"iteration, total, residual, restarts and tolerance {manifest.Tolerance:G6} from the checkpoint (a chain's later link continues the run; a tolerance given to the chain is not applied again)")
+                : FormattableString.Invariant($"iteration, total, residual, restarts and tolerance {manifest.Tolerance:G6} from the checkpoint (a --tolerance or CONVERGENCE_TOLERANCE given would win)");
+        if (ToleranceGivenBy is null || ContinuesChain)
+        {
+            state.Tolerance = manifest.Tolerance;
+        }
+
+        var note = FormattableString.Invariant($"resumed from {CheckpointStore.NameOf(manifest.Id)} at iteration {manifest.Iteration} (total {manifest.TotalIterations}), residual {manifest.Residual:G6}; {sources}");
         if (_coordinator.Rank == 0)
         {
-            if (manifest.Tolerance != state.Tolerance)
-            {
-                _log(FormattableString.Invariant($"resume: tolerance {manifest.Tolerance:G6} from the checkpoint replaces {state.Tolerance:G6} (send CHANGE_TOLERANCE to change it)"));
-            }
-
             _log(note);
             _live?.RecordCheckpoint($"resumed from {Describe(manifest)}");
         }
 
-        state.Tolerance = manifest.Tolerance;
         Last = manifest;
         return note;
     }
@@ -449,23 +479,32 @@ public sealed class CheckpointManager : ICheckpointHandler
         $"{CheckpointStore.NameOf(m.Id)} at iteration {m.Iteration} (total {m.TotalIterations}), {m.CreatedAt:yyyy-MM-dd HH:mm:ss}Z, {m.TotalBytes} bytes in {_store.FolderOf(m.Id)}. To resume: {ResumeHint()}");
 
     /// <summary>Why <paramref name="m"/> does not fit this job on this rank, or null when it does.</summary>
-    private string? Misfit(CheckpointManifest m)
+    private string? Misfit(CheckpointManifest m) => Misfit(m, _coordinator.Size, _key);
+
+    /// <summary>Why <paramref name="m"/> does not fit a job of <paramref name="ranks"/> ranks with key <paramref name="key"/>, or null when it does.</summary>
+    internal static string? Misfit(CheckpointManifest m, int ranks, string key)
     {
         var name = CheckpointStore.NameOf(m.Id);
-        if (m.Ranks != _coordinator.Size)
+        if (m.Ranks != ranks)
         {
-            return $"{name} was written by {m.Ranks} rank(s), this job has {_coordinator.Size}: start it with {m.Ranks} ranks, or use another --checkpoint-dir";
+            return $"{name} was written by {m.Ranks} rank(s), this job has {ranks}: start it with {m.Ranks} ranks, or use another --checkpoint-dir";
         }
 
-        if (!string.Equals(m.Key, _key, StringComparison.Ordinal))
+        if (!string.Equals(m.Key, key, StringComparison.Ordinal))
         {
             return m.Key.Length == 0
                 ? $"{name} has no compatibility key (written by an older version): start without --resume, or use another --checkpoint-dir"
-                : $"{name} was written for '{m.Key}', this job is '{_key}': start it with the options that wrote the checkpoint, or use another --checkpoint-dir";
+                : $"{name} was written for '{m.Key}', this job is '{key}': start it with the options that wrote the checkpoint, or use another --checkpoint-dir";
         }
 
         return null;
     }
+
+    private bool KeyLikeRankZero => _keyLikeRankZero ?? true;
+
+    /// <summary>The one line when the folder holds complete checkpoints but none fits the job.</summary>
+    internal static string NothingFits(string root, int incompatible, int skipped, string? newestMisfit) =>
+        $"no checkpoint in {root} fits this job ({incompatible} written for another{(skipped == 0 ? string.Empty : $", {skipped} incomplete or damaged")}); the newest: {newestMisfit}";
 
     /// <summary>
     /// Collective: finds the newest checkpoint that fits this job (key and rank count, checked on every rank)
@@ -478,6 +517,7 @@ public sealed class CheckpointManager : ICheckpointHandler
     {
         WaitForBackground();
         var isRoot = _coordinator.Rank == 0;
+        _keyLikeRankZero ??= ResumeCheck.SameKeyAsRankZero(_coordinator, _key);
         var candidates = isRoot ? new Queue<long>(_store.ListIds()) : null;
         var skipped = 0;
         _incompatible = 0;
@@ -492,7 +532,7 @@ public sealed class CheckpointManager : ICheckpointHandler
             if (length == 0)
             {
                 return (null, _incompatible > 0
-                    ? $"no checkpoint in {_store.Root} fits this job ({_incompatible} written for another{(skipped == 0 ? string.Empty : $", {skipped} incomplete or damaged")}); the newest: {firstMisfit}"
+                    ? NothingFits(_store.Root, _incompatible, skipped, firstMisfit)
                     : skipped == 0 ? $"no checkpoint in {_store.Root}" : $"no complete checkpoint in {_store.Root} ({skipped} skipped)");
             }
 
@@ -528,8 +568,9 @@ public sealed class CheckpointManager : ICheckpointHandler
                 {
                     _log($"checkpoint {name} skipped, it does not fit this job: {misfit}");
                 }
-                else if (Misfit(manifest) is { } own)
+                else if (!KeyLikeRankZero && Misfit(manifest) is { } own)
                 {
+                    // Only a rank whose key differs from rank 0's has more to say than rank 0's line.
                     _log($"checkpoint {name} does not fit this rank: {own}");
                 }
 

@@ -47,7 +47,7 @@ public static class ConvergenceJob
     {
         ArgumentNullException.ThrowIfNull(solverOptions);
         ArgumentNullException.ThrowIfNull(createSolver);
-        return RunJob(args, coordinator, (setup, fingerprint) => createSolver(setup with { SolverArguments = [] }, solverOptions.ParseAll(setup.SolverArguments, new TOptions(), null, fingerprint)), defaults, solverOptions, null);
+        return RunJob(args, coordinator, (setup, fingerprint) => createSolver(setup with { SolverArguments = [] }, solverOptions.ParseAll(setup.SolverArguments, new TOptions(), null, fingerprint, RunOptionsParser.Names)), defaults, solverOptions, null);
     }
 
     // createSolver builds the solver and adds the solver's options, as resolved, to the fingerprint the ranks compare.
@@ -85,7 +85,7 @@ public static class ConvergenceJob
             }
             catch (OptionsException ex)
             {
-                error = ex.Message;
+                error = ex.SaysWhatToDo ? ex.Message : $"{ex.Message} (see --help)";
             }
 
             // Every rank must agree before the first real collective, or a rank that refused its
@@ -96,7 +96,7 @@ public static class ConvergenceJob
                 var rootSawIt = coordinator.AllreduceSum(isRoot && error is not null ? 1 : 0) > 0;
                 if (error is not null && (isRoot || !rootSawIt))
                 {
-                    Console.Error.WriteLine($"convergence: {(isRoot ? string.Empty : $"rank {coordinator.Rank}: ")}{error} (see --help)");
+                    Console.Error.WriteLine($"convergence: {(isRoot ? string.Empty : $"rank {coordinator.Rank}: ")}{error}");
                 }
 
                 return ExitCodes.Usage;

@@ -45,9 +45,14 @@ public sealed class JobRunner
     internal FailureRoute? Failures { get; init; }
 
     /// <summary>Runs the job to its end on this rank. Collective.</summary>
+    /// <exception cref="OptionsException">
+    /// On every rank alike: <c>--resume</c> with checkpoints of which none fits this job. Decided before rank 0
+    /// writes anything, so the previous run's result and page stay as they were.
+    /// </exception>
     public RunResult Run()
     {
         var isRoot = _coordinator.Rank == 0;
+        RefuseResumeThatCannotFit();
         var failures = Failures ?? new FailureRoute(_coordinator, _log);
         failures.Prepare(_options, _jobName, _solver.Name);
         ServiceHost? host = null;
@@ -110,6 +115,13 @@ public sealed class JobRunner
 
             return result;
         }
+        catch (OptionsException) when (!isRoot)
+        {
+            // Raised by every rank alike from agreed data (--resume finding nothing that fits while loading):
+            // rank 0 records it. Handed over from here it would outlive rank 0, which ends without waiting,
+            // and overwrite rank 0's result with one that blames this rank.
+            throw;
+        }
         catch (Exception ex)
         {
             failures.Record($"rank {_coordinator.Rank}: {ex.GetType().Name}: {ex.Message}", ex is OptionsException ? ExitCodes.Usage : ExitCodes.Failed);
@@ -119,6 +131,15 @@ public sealed class JobRunner
         {
             slurmWatch?.Dispose();
             host?.Dispose();
+        }
+    }
+
+    /// <summary>Collective: <c>--resume</c> with nothing that fits is refused on every rank before anything is written (<see cref="ResumeCheck"/>).</summary>
+    private void RefuseResumeThatCannotFit()
+    {
+        if (_options.Resume && _solver is ICheckpointable checkpointable)
+        {
+            ResumeCheck.RefuseIfNothingFits(new CheckpointStore(_options.CheckpointFolder), CheckpointManager.KeyOf(checkpointable, _solver.Name), _coordinator, _log.Write);
         }
     }
 
@@ -300,7 +321,11 @@ public sealed class JobRunner
         }
 
         var manager = new CheckpointManager(
-            new CheckpointStore(_options.CheckpointFolder), checkpointable, _coordinator, _jobName, _solver.Name, _options.CheckpointKeep, _log.Write, services?.Live);
+            new CheckpointStore(_options.CheckpointFolder), checkpointable, _coordinator, _jobName, _solver.Name, _options.CheckpointKeep, _log.Write, services?.Live)
+        {
+            ToleranceGivenBy = _options.GivenBy("--tolerance"),
+            ContinuesChain = _options.ChainLink > 1,
+        };
         manager.Initialize();
         if (_coordinator.Rank == 0 && _options.Deadline is { } deadline)
         {

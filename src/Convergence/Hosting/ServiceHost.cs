@@ -216,6 +216,8 @@ public sealed class ServiceHost : IDisposable
     private bool RecordPeerFailure(int rank, string error, IReadOnlyList<(int Rank, string Error)> reports) =>
         FailAs(error, ExitCodes.Failed, rank);
 
+    // The end line's rate counts the iterations of this job only: a resumed job's elapsed time does not cover
+    // the iterations before its checkpoint.
     private void FinishLocked(RunResult result, IEnumerable<(string Key, string Value)>? extraResultFields, JobState? pageState, string? pageMessage)
     {
         _peerFailures?.Dispose();
@@ -238,7 +240,7 @@ public sealed class ServiceHost : IDisposable
 
         Intake?.Dispose();
         _log.WriteAlways(FormattableString.Invariant(
-            $"end outcome={ResultFile.Word(result.Outcome)} iteration={result.Iteration} total={result.TotalIterations} residual={result.Residual:G6} tolerance={result.Tolerance:G6} restarts={result.Restarts} elapsed={result.Elapsed.TotalSeconds:0.###}s it/s={(result.TotalIterations / Math.Max(result.Elapsed.TotalSeconds, 1e-9)):0} commands applied={Journal.AppliedCount} rejected={Journal.RejectedCount} exit={result.ExitCode}"));
+            $"end outcome={ResultFile.Word(result.Outcome)} iteration={result.Iteration} total={result.TotalIterations} residual={result.Residual:G6} tolerance={result.Tolerance:G6} restarts={result.Restarts} elapsed={result.Elapsed.TotalSeconds:0.###}s it/s={((result.TotalIterations - result.StartTotalIterations) / Math.Max(result.Elapsed.TotalSeconds, 1e-9)):0} commands applied={Journal.AppliedCount} rejected={Journal.RejectedCount} exit={result.ExitCode}"));
         _log.Write($"result written to {_options.ResultFile}: {result.Message}");
     }
 

@@ -78,17 +78,28 @@ public sealed class OptionTable<T> : IOptionTable, IEnumerable<JobOption<T>>
     /// </summary>
     /// <exception cref="OptionsException">A value is missing or malformed; the message names the option or the variable.</exception>
     public T Parse(IReadOnlyList<string> args, out List<string> remaining, T defaults, Func<string, string?>? environment = null) =>
-        Parse(args, out remaining, defaults, environment, null);
+        Parse(args, out remaining, defaults, environment, null, null);
 
-    /// <summary>Like <see cref="ParseAll(IReadOnlyList{string}, T, Func{string, string?})"/>, and adds each row's resolved value (as text, null when not given) to <paramref name="fingerprint"/>.</summary>
-    internal T ParseAll(IReadOnlyList<string> args, T defaults, Func<string, string?>? environment, OptionFingerprint fingerprint)
+    /// <summary>
+    /// Like <see cref="Parse(IReadOnlyList{string}, out List{string}, T, Func{string, string?})"/>, and records in
+    /// <paramref name="given"/> where each value the user gave came from (name → <c>option --x</c> or
+    /// <c>environment variable X</c>; the command line's when both gave one).
+    /// </summary>
+    internal T Parse(IReadOnlyList<string> args, out List<string> remaining, T defaults, Func<string, string?>? environment, Dictionary<string, string> given) =>
+        Parse(args, out remaining, defaults, environment, null, given);
+
+    /// <summary>
+    /// Like <see cref="ParseAll(IReadOnlyList{string}, T, Func{string, string?})"/>, and adds each row's resolved value (as text, null when not given) to <paramref name="fingerprint"/>;
+    /// an unknown option is compared with this table's names and <paramref name="otherNames"/> (the framework's) for a "did you mean".
+    /// </summary>
+    internal T ParseAll(IReadOnlyList<string> args, T defaults, Func<string, string?>? environment, OptionFingerprint? fingerprint, IEnumerable<string> otherNames)
     {
-        var options = Parse(args, out var remaining, defaults, environment, fingerprint);
-        RefuseRemaining(remaining);
+        var options = Parse(args, out var remaining, defaults, environment, fingerprint, null);
+        RefuseRemaining(remaining, otherNames);
         return options;
     }
 
-    private T Parse(IReadOnlyList<string> args, out List<string> remaining, T defaults, Func<string, string?>? environment, OptionFingerprint? fingerprint)
+    private T Parse(IReadOnlyList<string> args, out List<string> remaining, T defaults, Func<string, string?>? environment, OptionFingerprint? fingerprint, Dictionary<string, string>? given)
     {
         ArgumentNullException.ThrowIfNull(args);
         environment ??= Environment.GetEnvironmentVariable;
@@ -103,8 +114,10 @@ public sealed class OptionTable<T> : IOptionTable, IEnumerable<JobOption<T>>
             var value = row.Variable is null ? null : environment(row.Variable);
             if (!string.IsNullOrEmpty(value))
             {
-                options = Apply(row, options, value, $"environment variable {row.Variable}");
+                var source = $"environment variable {row.Variable}";
+                options = Apply(row, options, value, source);
                 resolved[r] = value;
+                given?[row.Name] = source;
             }
         }
 
@@ -144,6 +157,7 @@ public sealed class OptionTable<T> : IOptionTable, IEnumerable<JobOption<T>>
 
             options = Apply(row, options, value, $"option {name}");
             resolved[index] = value;
+            given?[row.Name] = $"option {name}";
         }
 
         if (fingerprint is not null)
@@ -162,7 +176,7 @@ public sealed class OptionTable<T> : IOptionTable, IEnumerable<JobOption<T>>
     public T ParseAll(IReadOnlyList<string> args, T defaults, Func<string, string?>? environment = null)
     {
         var options = Parse(args, out var remaining, defaults, environment);
-        RefuseRemaining(remaining);
+        RefuseRemaining(remaining, []);
         return options;
     }
 
@@ -199,12 +213,22 @@ public sealed class OptionTable<T> : IOptionTable, IEnumerable<JobOption<T>>
         }
     }
 
-    private static void RefuseRemaining(List<string> remaining)
+    private void RefuseRemaining(List<string> remaining, IEnumerable<string> otherNames)
     {
-        if (remaining.Count > 0)
+        if (remaining.Count == 0)
         {
-            var first = remaining[0];
-            throw new OptionsException(first.StartsWith('-') ? $"unknown option '{first}'" : $"unexpected argument '{first}'");
+            return;
         }
+
+        var first = remaining[0];
+        if (!first.StartsWith('-'))
+        {
+            throw new OptionsException($"unexpected argument '{first}'");
+        }
+
+        var nearest = OptionSuggestion.Nearest(first, _rows.Select(r => r.Name).Concat(otherNames));
+        throw nearest is null
+            ? new OptionsException($"unknown option '{first}'")
+            : new OptionsException($"unknown option '{first}' (did you mean {nearest}?)") { SaysWhatToDo = true };
     }
 }

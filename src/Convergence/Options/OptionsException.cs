@@ -20,4 +20,7 @@ public sealed class OptionsException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>True when the message already says what to do (e.g. "did you mean --cells?"), so no "see --help" is added.</summary>
+    internal bool SaysWhatToDo { get; init; }
 }

@@ -191,6 +191,22 @@ public sealed record RunOptions
             : throw Refused("--stagnation", $"WINDOW:FRACTION with a window of 2 to {StagnationRule.MaxWindow.ToString(CultureInfo.InvariantCulture)} and a fraction between 0 and 1", value.ToString());
     }
 
+    /// <summary>
+    /// The options the user gave, by name (<c>--tolerance</c>), each with where it came from (<c>option
+    /// --tolerance</c> or <c>environment variable CONVERGENCE_TOLERANCE</c>); an option not listed has its
+    /// default (the solver's or the framework's). Filled by <see cref="Parse"/>, empty for options built in
+    /// code. On <c>--resume</c> a given value wins over the checkpoint's (<see cref="GivenBy"/>).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Given
+    {
+        get;
+        init => field = value ?? throw new ArgumentNullException(nameof(value));
+    } = new Dictionary<string, string>();
+
+    /// <summary>Where the user gave <paramref name="option"/> (e.g. <c>option --tolerance</c>), or null when it has its default.</summary>
+    /// <param name="option">The option's name, e.g. <c>--tolerance</c>.</param>
+    public string? GivenBy(string option) => Given.GetValueOrDefault(option);
+
     /// <summary>The checkpoint folder in use.</summary>
     public string CheckpointFolder => CheckpointDirectory ?? Path.Combine(ServiceDirectory, "checkpoints");
 
@@ -254,6 +270,7 @@ public sealed record RunOptions
             .Add("CheckpointEvery.Interval", CheckpointEvery?.Interval ?? TimeSpan.Zero)
             .Add(nameof(CheckpointKeep), CheckpointKeep)
             .Add(nameof(Resume), Resume)
+            .Add("Tolerance.Given", Resume && GivenBy("--tolerance") is not null) // decides the tolerance on resume only
             .Add(nameof(Signals), Signals.Entries.Count);
         foreach (var (signal, action) in Signals.Entries)
         {

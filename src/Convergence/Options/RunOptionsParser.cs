@@ -13,7 +13,7 @@ internal static class RunOptionsParser
     [
         new("--service", "CONVERGENCE_SERVICE_DIR", "DIR", "service folder (notifications.txt, status.html, result.txt)", (o, v) => o with { ServiceDirectory = v }),
         new("--job-name", "CONVERGENCE_JOB_NAME", "NAME", "name on the status page and in the result", (o, v) => o with { JobName = v }),
-        new("--tolerance", "CONVERGENCE_TOLERANCE", "X", "converged when the global residual is below X", (o, v) => o with { Tolerance = Double(v) }),
+        new("--tolerance", "CONVERGENCE_TOLERANCE", "X", "converged when the global residual is below X (on --resume, when given, instead of the checkpoint's)", (o, v) => o with { Tolerance = Double(v) }),
         new("--relative-tolerance", "CONVERGENCE_RELATIVE_TOLERANCE", null, "the tolerance is relative to the first residual; --relative-tolerance=off", (o, v) => o with { RelativeTolerance = Bool(v) }),
         new("--divergence-factor", "CONVERGENCE_DIVERGENCE_FACTOR", "F", "DIVERGED when the residual grows above F times its best (F > 1); off", (o, v) => o with { DivergenceFactor = Factor(v) }),
         new("--stagnation", "CONVERGENCE_STAGNATION", "W:F[:warn]", "STAGNATED (or with :warn, a warning) when the best residual improved by less than fraction F over W iterations; off", (o, v) => o with { Stagnation = StagnationRule.Parse(v) }),
@@ -28,7 +28,7 @@ internal static class RunOptionsParser
         new("--checkpoint-dir", "CONVERGENCE_CHECKPOINT_DIR", "DIR", "checkpoint folder (default <service>/checkpoints; use /scratch/... in production)", (o, v) => o with { CheckpointDirectory = v }),
         new("--checkpoint-every", "CONVERGENCE_CHECKPOINT_EVERY", "N|TIME", "periodic checkpoint: every N iterations or every 30s/15m/2h; off", (o, v) => o with { CheckpointEvery = Period(v) }),
         new("--checkpoint-keep", "CONVERGENCE_CHECKPOINT_KEEP", "K", "complete checkpoints kept (default 3)", (o, v) => o with { CheckpointKeep = (int)Long(v) }),
-        new("--resume", "CONVERGENCE_RESUME", null, "continue from the newest complete checkpoint (fresh start if none); --resume=off", (o, v) => o with { Resume = Bool(v) }),
+        new("--resume", "CONVERGENCE_RESUME", null, "continue from the newest complete checkpoint (fresh start if none); a --tolerance given here or in the environment wins over the checkpoint's (not in a chain's later link); --resume=off", (o, v) => o with { Resume = Bool(v) }),
         new("--signals", "CONVERGENCE_SIGNALS", "MAP", "TERM=stop,INT=stop,USR1=checkpoint (default) | none", (o, v) => o with { Signals = SignalMap.Parse(v) }),
         new("--deadline", "CONVERGENCE_DEADLINE", "TIME", "stop with a checkpoint before TIME: ISO 8601, Unix seconds or +90s/+15m (default: SLURM_JOB_END_TIME)", (o, v) => o with { Deadline = WallTimeBudget.ParseDeadline(v, DateTimeOffset.UtcNow) }),
         new("--deadline-margin", "CONVERGENCE_DEADLINE_MARGIN", "TIME", "reserve kept before the deadline after the last checkpoint (default 10s)", (o, v) => o with { DeadlineMargin = Duration(v) }),
@@ -43,6 +43,9 @@ internal static class RunOptionsParser
 
     /// <summary>The framework's options as a public table (for help and for tools); rows are added above.</summary>
     public static OptionTable<RunOptions> Table { get; } = CreateTable();
+
+    /// <summary>The framework's option names, for the "did you mean" of a solver's unknown option.</summary>
+    public static IEnumerable<string> Names => Options.Select(o => o.Name);
 
     /// <summary>True when the command line asks for help.</summary>
     public static bool WantsHelp(IReadOnlyList<string> args) => args.Contains("--help") || args.Contains("-h");
@@ -70,7 +73,8 @@ internal static class RunOptionsParser
             options = options with { SlurmJobId = slurmJob.Trim() };
         }
 
-        options = Table.Parse(args, out remaining, options, environment);
+        var given = new Dictionary<string, string>(StringComparer.Ordinal);
+        options = Table.Parse(args, out remaining, options, environment, given) with { Given = given };
 
         // A deadline given by option or CONVERGENCE_DEADLINE replaces Slurm's: it is the user's, not the scheduler's.
         if (options.DeadlineFromScheduler && GivenDeadline(args, environment))

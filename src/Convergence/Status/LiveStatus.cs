@@ -219,6 +219,18 @@ public sealed class LiveStatus
         };
     }
 
+    /// <summary>True once the loop has recorded its first state (after a resume: the checkpoint's counts).</summary>
+    internal bool HasStarted
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _state != JobState.Starting;
+            }
+        }
+    }
+
     /// <summary>Iterations over the whole run, read without the lock for rate measurements.</summary>
     public long TotalIterations
     {

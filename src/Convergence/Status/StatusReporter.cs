@@ -22,6 +22,7 @@ public sealed class StatusReporter : IDisposable
     private long _rateTotal;
     private long _rateTimestamp = Stopwatch.GetTimestamp();
     private double _rate;
+    private bool _rateStarted;
     private bool _warned;
 
     /// <summary>Starts the reporter thread.</summary>
@@ -124,6 +125,20 @@ public sealed class StatusReporter : IDisposable
     private void UpdateRate()
     {
         var now = Stopwatch.GetTimestamp();
+        if (!_rateStarted)
+        {
+            // Counted from the loop's first record, not from zero: a resumed job starts at the checkpoint's
+            // total, iterations this job did not run. Asked before the total, so the total is at least that.
+            if (_live.HasStarted)
+            {
+                _rateStarted = true;
+                _rateTotal = _live.TotalIterations;
+                _rateTimestamp = now;
+            }
+
+            return;
+        }
+
         var total = _live.TotalIterations;
         var seconds = (now - _rateTimestamp) / (double)Stopwatch.Frequency;
         if (seconds >= 0.5)

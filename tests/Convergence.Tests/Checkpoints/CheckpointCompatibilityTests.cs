@@ -56,9 +56,11 @@ public sealed class CheckpointCompatibilityTests
         Assert.Contains("ckpt-00000002 was written for 'relaxation size=32', this job is 'relaxation size=64'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("or use another --checkpoint-dir", ex.Message, StringComparison.Ordinal);
         Assert.Equal(0, solver.Reads);
+
+        // Refused before anything was written: the previous run's result stays.
         var result = ResultFile.Parse(File.ReadAllText(options.ResultFile));
-        Assert.Equal("FAILED", result["outcome"]);
-        Assert.Equal("2", result["exit_code"]);
+        Assert.Equal("ITERATION_LIMIT", result["outcome"]);
+        Assert.Equal("25", result["total_iterations"]);
     }
 
     [Fact]

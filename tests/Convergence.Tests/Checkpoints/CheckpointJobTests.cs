@@ -3,6 +3,7 @@ using Convergence.Hosting;
 using Convergence.Options;
 using Convergence.Output;
 using Convergence.Solver;
+using Convergence.Tests.Infrastructure;
 
 namespace Convergence.Tests.Checkpoints;
 
@@ -61,6 +62,67 @@ public sealed class CheckpointJobTests
         Assert.Equal(RunOutcome.Converged, resumed.Outcome);
         Assert.Equal(reference.TotalIterations, resumed.TotalIterations);
         Assert.Equal(BitConverter.DoubleToInt64Bits(reference.Residual), BitConverter.DoubleToInt64Bits(resumed.Residual));
+    }
+
+    [Fact]
+    public void Resume_AToleranceGivenOnTheCommandLine_WinsOverTheCheckpointsWithOneLineSayingWhereEachValueCameFrom()
+    {
+        var first = InProcessJob.Options("ckpt-given-tol", "--tolerance", "1e-9", "--checkpoint-every", "25", "--max-iterations", "60");
+        InProcessJob.Run(new RelaxationSolver(), first);
+        var again = InProcessJob.Options("ckpt-given-tol-2", "--checkpoint-dir", first.CheckpointFolder, "--resume", "--tolerance", "1e-12", "--max-iterations", "80");
+
+        var (resumed, log) = InProcessJob.Run(new RelaxationSolver(), again);
+
+        Assert.Equal(1e-12, resumed.Tolerance);
+        var line = Assert.Single(log.Split('\n'), l => l.Contains("resumed from ckpt-00000002", StringComparison.Ordinal));
+        Assert.Contains("tolerance 1E-12 from option --tolerance (the checkpoint's 1E-09 is not used)", line, StringComparison.Ordinal);
+        Assert.Contains("iteration, total, residual and restarts from the checkpoint", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("replaces", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resume_AToleranceFromTheEnvironment_WinsOverTheCheckpoints()
+    {
+        var first = InProcessJob.Options("ckpt-env-tol", "--tolerance", "1e-9", "--checkpoint-every", "25", "--max-iterations", "60");
+        InProcessJob.Run(new RelaxationSolver(), first);
+        var again = RunOptions.Parse(
+            ["--service", Repo.NewTempFolder("ckpt-env-tol-2"), "--change-notifications", "off", "--checkpoint-dir", first.CheckpointFolder, "--resume", "--max-iterations", "80"],
+            out _,
+            environment: name => name == "CONVERGENCE_TOLERANCE" ? "1e-11" : null);
+
+        var (resumed, log) = InProcessJob.Run(new RelaxationSolver(), again);
+
+        Assert.Equal(1e-11, resumed.Tolerance);
+        Assert.Contains("tolerance 1E-11 from environment variable CONVERGENCE_TOLERANCE (the checkpoint's 1E-09 is not used)", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resume_InAChainsLaterLink_KeepsTheCheckpointsToleranceThoughTheChainsCommandLineGivesOne()
+    {
+        // A chain repeats its command line for every link; a CHANGE_TOLERANCE sent during the chain lives in
+        // the checkpoint and must not be undone by the next link's --tolerance.
+        var first = InProcessJob.Options("ckpt-chain-tol", "--tolerance", "1e-9", "--checkpoint-every", "25", "--max-iterations", "60");
+        InProcessJob.Run(new RelaxationSolver(), first);
+        var link = InProcessJob.Options("ckpt-chain-tol-2", "--checkpoint-dir", first.CheckpointFolder, "--resume", "--tolerance", "1e-12", "--max-iterations", "80", "--chain-link", "2", "--chain-max", "3");
+
+        var (resumed, log) = InProcessJob.Run(new RelaxationSolver(), link);
+
+        Assert.Equal(1e-9, resumed.Tolerance);
+        Assert.Contains("tolerance 1E-09 from the checkpoint (a chain's later link continues the run", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resume_WithoutAGivenTolerance_TakesTheCheckpointsAndSaysSo()
+    {
+        var first = InProcessJob.Options("ckpt-ckpt-tol", "--tolerance", "1e-9", "--checkpoint-every", "25", "--max-iterations", "60");
+        InProcessJob.Run(new RelaxationSolver(), first);
+        var again = InProcessJob.Options("ckpt-ckpt-tol-2", "--checkpoint-dir", first.CheckpointFolder, "--resume", "--max-iterations", "80");
+
+        var (resumed, log) = InProcessJob.Run(new RelaxationSolver(), again);
+
+        Assert.Equal(1e-9, resumed.Tolerance);
+        var line = Assert.Single(log.Split('\n'), l => l.Contains("resumed from ckpt-00000002", StringComparison.Ordinal));
+        Assert.Contains("iteration, total, residual, restarts and tolerance 1E-09 from the checkpoint", line, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -113,14 +113,15 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
         Assert.Contains("resumed from ckpt-00000001 at iteration 20 (total 20)", log, StringComparison.Ordinal);
         Assert.Equal("45", Notify.ReadResult(service)["total_iterations"]);
 
-        // The same folder with another rank count: refused in one line, exit code 2 (usage), nothing run.
+        // The same folder with another rank count: refused in one line, exit code 2 (usage), nothing run and
+        // nothing written (the previous run's result stays).
         using var single = RunningProcess.Dotnet(PoissonJob.Dll, ["--single-process", "--service", service, .. PoissonJob.Small, "--resume"]);
         ExpectExit(single, 2);
         var error = Assert.Single(single.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("was written by 2 rank(s), this job has 1: start it with 2 ranks", error, StringComparison.Ordinal);
         var refused = Notify.ReadResult(service);
-        Assert.Equal("FAILED", refused["outcome"]);
-        Assert.Equal("2", refused["exit_code"]);
+        Assert.Equal("ITERATION_LIMIT", refused["outcome"]);
+        Assert.Equal("45", refused["total_iterations"]);
     }
 
     [Fact]

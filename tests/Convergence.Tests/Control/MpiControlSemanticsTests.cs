@@ -54,6 +54,19 @@ public sealed class MpiControlSemanticsTests : ControlSemanticsContract
         Assert.Equal("convergence: --tolerance must be a positive finite number (e.g. 1e-8), got -3 (see --help)", Assert.Single(lines));
     }
 
+    [Theory]
+    [InlineData("--methd", "jacobi", "convergence: unknown option '--methd' (did you mean --method?)")]
+    [InlineData("--tolerence", "1e-8", "convergence: unknown option '--tolerence' (did you mean --tolerance?)")]
+    [InlineData("--resum", "on", "convergence: unknown option '--resum' (did you mean --resume?)")]
+    [InlineData("--frobnicate", "3", "convergence: unknown option '--frobnicate' (see --help)")]
+    public void UnknownOption_IsOneLineThatSuggestsTheNearestSolverOrFrameworkOption(string option, string value, string expected)
+    {
+        var service = Repo.NewTempFolder("unknown-option");
+        using var job = StartJob(service, option, value);
+        Assert.Equal(2, job.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Equal(expected, Assert.Single(job.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
     [Fact]
     public void RanksWithDifferentEnvironments_AreRefusedBeforeTheFirstIteration()
     {

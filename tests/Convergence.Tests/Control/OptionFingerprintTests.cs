@@ -45,6 +45,9 @@ public sealed class OptionFingerprintTests
         [nameof(RunOptions.RelativeTolerance)] = o => o with { RelativeTolerance = true },
         [nameof(RunOptions.DivergenceFactor)] = o => o with { DivergenceFactor = 1e4 },
         [nameof(RunOptions.Stagnation)] = o => o with { Stagnation = new StagnationRule(200, 0.01, false) },
+
+        // Whether the tolerance was given counts on resume only (it decides between it and the checkpoint's): see the test below.
+        [nameof(RunOptions.Given)] = o => o with { Resume = true, Given = new Dictionary<string, string> { ["--tolerance"] = "option --tolerance" } },
     };
 
     private static double Of(RunOptions options) => options.Fingerprint().ToDouble();
@@ -88,6 +91,17 @@ public sealed class OptionFingerprintTests
     }
 
     [Fact]
+    public void OnResume_WhetherTheToleranceWasGiven_ChangesTheFingerprint()
+    {
+        // One rank with CONVERGENCE_TOLERANCE set to the default's value, another without: on resume the
+        // first keeps it and the second takes the checkpoint's, so they must not start.
+        var given = new Dictionary<string, string> { ["--tolerance"] = "environment variable CONVERGENCE_TOLERANCE" };
+
+        Assert.NotEqual(Of(new RunOptions { Resume = true }), Of(new RunOptions { Resume = true, Given = given }));
+        Assert.Equal(Of(new RunOptions()), Of(new RunOptions { Given = given }));
+    }
+
+    [Fact]
     public void TheDeadline_CountsAsSetOrNot_BecauseARelativeOneResolvesOnEachRanksClock()
     {
         var soon = new RunOptions { Deadline = DateTimeOffset.UnixEpoch.AddSeconds(1000) };
@@ -103,7 +117,7 @@ public sealed class OptionFingerprintTests
         double Solver(string[] args, string? sampleN = null)
         {
             var fingerprint = new RunOptions().Fingerprint();
-            SolverTable.ParseAll(args, new Sample(), name => name == "SAMPLE_N" ? sampleN : null, fingerprint);
+            SolverTable.ParseAll(args, new Sample(), name => name == "SAMPLE_N" ? sampleN : null, fingerprint, []);
             return fingerprint.ToDouble();
         }
 

@@ -37,6 +37,9 @@ public sealed class OptionTableTests
     [InlineData(new[] { "--method", "cg" }, "option --method: 'cg' is not one of sor, jacobi")]
     [InlineData(new[] { "--n" }, "option --n needs a value (N): grid points per side")]
     [InlineData(new[] { "--bogus" }, "unknown option '--bogus'")]
+    [InlineData(new[] { "--methd", "sor" }, "unknown option '--methd' (did you mean --method?)")]
+    [InlineData(new[] { "--verbsoe" }, "unknown option '--verbsoe' (did you mean --verbose?)")]
+    [InlineData(new[] { "--nn", "5" }, "unknown option '--nn' (did you mean --n?)")]
     [InlineData(new[] { "stray" }, "unexpected argument 'stray'")]
     public void BadArguments_GiveTheFrameworksOneLineErrors(string[] args, string message)
     {

@@ -118,6 +118,24 @@ public sealed class ServiceHostTests : IDisposable
     }
 
     [Fact]
+    public void Finish_AfterAResume_TheEndLinesRateCountsOnlyTheIterationsRunInThisJob()
+    {
+        // Resumed at total 9000, ran 1000 more in 4 s: 250 it/s, not 10000 / 4.
+        var result = new RunResult(RunOutcome.Converged, 1000, 10_000, 1e-9, 1e-6, TimeSpan.FromSeconds(4), 0, "converged")
+        {
+            StartTotalIterations = 9000,
+        };
+        using (var host = ServiceHost.Start(Options, _log, "own-loop"))
+        {
+            host.Finish(result);
+        }
+
+        var end = Assert.Single(Log.Split('\n'), l => l.Contains(" end outcome=", StringComparison.Ordinal));
+        Assert.Contains(" total=10000 ", end, StringComparison.Ordinal);
+        Assert.Contains(" elapsed=4s it/s=250 ", end, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DisposeWithoutAResult_RecordsAFailure()
     {
         using (ServiceHost.Start(Options, _log, "own-loop"))

@@ -19,7 +19,7 @@ public sealed class PackageFeed : IDisposable
     public static readonly TimeSpan SlowStep = TimeSpan.FromMinutes(10);
 
     /// <summary>The packages the repository publishes.</summary>
-    public static readonly string[] PackageIds = ["Convergence", "Convergence.Mpi", "Convergence.MathNet", "Convergence.Tool", "Convergence.Templates"];
+    public static readonly string[] PackageIds = ["Convergence", "Convergence.Mpi", "Convergence.MathNet", "Convergence.Testing", "Convergence.Tool", "Convergence.Templates"];
 
     private readonly List<(string Step, TimeSpan Took)> _timings = [];
 

@@ -27,6 +27,7 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
             ["Convergence"] = ["lib/net10.0/Convergence.dll", "lib/net10.0/Convergence.xml"],
             ["Convergence.Mpi"] = ["lib/net10.0/Convergence.Mpi.dll", "lib/net10.0/Convergence.Mpi.xml"],
             ["Convergence.MathNet"] = ["lib/net10.0/Convergence.MathNet.dll", "lib/net10.0/Convergence.MathNet.xml"],
+            ["Convergence.Testing"] = ["lib/net10.0/Convergence.Testing.dll", "lib/net10.0/Convergence.Testing.xml"],
             ["Convergence.Tool"] =
             [
                 "tools/net10.0/any/Convergence.Cli.dll", "tools/net10.0/any/Convergence.Cli.xml", "tools/net10.0/any/Convergence.Cli.pdb",
@@ -43,7 +44,7 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
             AssertPackage(id, files, packaging, root);
         }
 
-        foreach (var id in new[] { "Convergence", "Convergence.Mpi", "Convergence.MathNet", "Convergence.Tool" })
+        foreach (var id in new[] { "Convergence", "Convergence.Mpi", "Convergence.MathNet", "Convergence.Testing", "Convergence.Tool" })
         {
             using var symbols = ZipFile.OpenRead(feed.Package(id, ".snupkg"));
             Assert.Contains(symbols.Entries, e => e.FullName.EndsWith(".pdb", StringComparison.Ordinal));
@@ -52,17 +53,46 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
     }
 
     [Fact]
-    public void TheSolverTemplate_BuildsWithoutWarnings_RunsOnTwoRanks_AndTheToolSteersIt()
+    public void TheSolverTemplate_TakesTheGivenName_BuildsWithoutWarnings_RunsOnTwoRanks_AndTheToolSteersIt()
     {
-        var project = NewFromTemplate("convergence-solver", "HeatSolver");
-        Assert.True(File.Exists(Path.Combine(project, "README.md")));
-        var build = feed.Run("build HeatSolver", project, ["build", "-c", "Release", "-nologo"]);
+        // A name other than the template's own: files, types, the option heading, the environment variable,
+        // the solver's name and its checkpoint key all follow it.
+        var project = NewFromTemplate("convergence-solver", "ReactDiff");
+        var files = Directory.GetFiles(project, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(project, f).Replace(Path.DirectorySeparatorChar, '/')).Order(StringComparer.Ordinal).ToList();
+        output.WriteLine(string.Join("\n", files));
+        Assert.Equal(
+            [
+                "Directory.Build.props", "README.md", "ReactDiff.slnx",
+                "src/ReactDiff/Program.cs", "src/ReactDiff/ReactDiff.csproj", "src/ReactDiff/ReactDiffEquation.Checkpoint.cs",
+                "src/ReactDiff/ReactDiffEquation.cs", "src/ReactDiff/ReactDiffOptions.cs",
+                "tests/ReactDiff.Tests/ReactDiff.Tests.csproj", "tests/ReactDiff.Tests/ReactDiffEquationTests.cs",
+            ],
+            files);
+        foreach (var file in files)
+        {
+            var text = File.ReadAllText(Path.Combine(project, file));
+            Assert.DoesNotMatch(@"Heat[A-Z]|HEAT|heat-", text);
+        }
+
+        Assert.Contains("internal sealed partial class ReactDiffEquation : IIterativeSolver", File.ReadAllText(Path.Combine(project, "src/ReactDiff/ReactDiffEquation.cs")), StringComparison.Ordinal);
+        Assert.Contains("public string Name => \"reactdiff-jacobi\";", File.ReadAllText(Path.Combine(project, "src/ReactDiff/ReactDiffEquation.cs")), StringComparison.Ordinal);
+        var readme = File.ReadAllText(Path.Combine(project, "README.md"));
+        Assert.Contains("mpirun.mpich -np 2 dotnet src/ReactDiff/bin/Release/net10.0/ReactDiff.dll", readme, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@"(?m)^mpirun ", readme);
+
+        var build = feed.Run("build ReactDiff", project, ["build", "-c", "Release", "-nologo"]);
         Assert.Contains("0 Warning(s)", build, StringComparison.Ordinal);
-        feed.Run("test HeatSolver.Tests", project, ["test", "-c", "Release", "--no-build", "-nologo"]);
+        var tests = feed.Run("test ReactDiff.Tests", project, ["test", "-c", "Release", "--no-build", "-nologo"]);
+
+        // Six tests, two of them on the test kit (Convergence.Testing from the feed): the harness's scripted run included.
+        Assert.Matches(@"Failed:\s+0, Passed:\s+6, Skipped:\s+0", tests);
+        var dll = Path.Combine(project, "src", "ReactDiff", "bin", "Release", "net10.0", "ReactDiff.dll");
+        var help = feed.Run("ReactDiff --help", project, [dll, "--help"]);
+        Assert.Contains("ReactDiff solver options:", help, StringComparison.Ordinal);
+        Assert.Contains("[env: REACTDIFF_N]", help, StringComparison.Ordinal);
         var convergence = InstallTool();
 
         var service = Path.Combine(project, "service");
-        var dll = Path.Combine(project, "src", "HeatSolver", "bin", "Release", "net10.0", "HeatSolver.dll");
         using var job = RunningProcess.Start(
             "mpirun.mpich",
             ["-np", "2", "dotnet", dll, "--service", service, "--n", "64", "--slow-ms", "5", "--poll-ms", "50", "--status-ms", "100"],
@@ -80,7 +110,7 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
         WaitForJournal(service, "t1", job);
         var (statusCode, status, statusError) = Tool(convergence, ["status", "--service", service]);
         Assert.True(statusCode == 0, statusError);
-        Assert.Contains("HeatSolver (solver heat-jacobi, 2 ranks)", status, StringComparison.Ordinal);
+        Assert.Contains("ReactDiff (solver reactdiff-jacobi, 2 ranks)", status, StringComparison.Ordinal);
         Assert.True(status.Contains("tolerance  1e-12", StringComparison.Ordinal), $"no 'tolerance  1e-12' in:\n{status}");
         Assert.Contains("#1 CHANGE_TOLERANCE 1e-12 #t1: applied at iteration", status, StringComparison.Ordinal);
 

@@ -15,7 +15,7 @@ namespace HeatSolver;
 /// </remarks>
 internal sealed partial class HeatEquation : ICheckpointable
 {
-    private const int Magic = 0x48454154; // "HEAT"
+    private const int Magic = 0x48454154; // marks a part of this solver (four ASCII letters)
     private const int HeaderBytes = 4 + 4 + 4 + 4 + 8 + 8;
 
     /// <summary>What a checkpoint must match to be read by this job: the grid and the part format.</summary>

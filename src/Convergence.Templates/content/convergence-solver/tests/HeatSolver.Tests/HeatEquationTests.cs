@@ -1,11 +1,12 @@
 using Convergence.Coordination;
 using Convergence.Hosting;
-using Convergence.Options;
+using Convergence.Journal;
 using Convergence.Solver;
+using Convergence.Testing;
 
 namespace HeatSolver.Tests;
 
-/// <summary>The solver in one process: the framework's single-process coordinator runs the real loop.</summary>
+/// <summary>The solver in one process: the framework's single-process coordinator and the test kit (Convergence.Testing) run the real loop.</summary>
 public sealed class HeatEquationTests : IDisposable
 {
     private readonly string _service = Path.Combine(Path.GetTempPath(), "HeatSolver.Tests-" + Guid.NewGuid().ToString("N"));
@@ -58,6 +59,36 @@ public sealed class HeatEquationTests : IDisposable
     }
 
     [Fact]
+    public void TheSourceCommandAndARollBackAreAppliedAtTheirIterationsThroughTheRealLoop()
+    {
+        // The harness sends each line after its iteration, as the portal would append it to notifications.txt.
+        var run = SolverHarness.Run(
+            new HeatEquation(new HeatOptions { N = 12 }, 0, 1),
+            [(10, "CHECKPOINT"), (20, "SOURCE 2"), (30, "RESTART checkpoint"), (40, "STOP")],
+            TestRunOptions.Create() with { Tolerance = 1e-14 });
+
+        Assert.Equal(RunOutcome.Stopped, run.Result.Outcome);
+        Assert.Equal([10L, 20, 30, 40], run.Journal.Select(e => e.AppliedTotalIteration ?? -1));
+        Assert.All(run.Journal, e => Assert.Equal(JournalState.Applied, e.State));
+
+        // The new source makes the residual jump; the roll-back restores the state after iteration 10 (source 1).
+        Assert.True(run.Residuals[20].Residual > run.Residuals[19].Residual);
+        Assert.Equal(run.Residuals[10].Residual, run.Residuals[30].Residual);
+    }
+
+    [Fact]
+    public void TheSourceCommandIsValidatedAsTheJobValidatesIt()
+    {
+        var solver = new HeatEquation(new HeatOptions { N = 12 }, 0, 1);
+        solver.Initialize(TestSolverContext.Create());
+
+        solver.ApplyCommand(TestCommands.Parse("SOURCE 3", solver.Commands));
+
+        Assert.Equal(3, solver.Source);
+        Assert.Throws<ArgumentException>(() => TestCommands.Parse("SOURCE -1", solver.Commands));
+    }
+
+    [Fact]
     public void ABadOptionIsAUsageError()
     {
         var code = ConvergenceJob.Run(
@@ -80,7 +111,7 @@ public sealed class HeatEquationTests : IDisposable
     private static HeatEquation Initialized(HeatOptions options)
     {
         var solver = new HeatEquation(options, 0, 1);
-        solver.Initialize(new SolverContext(0, 1, new SingleProcessCoordinator(), new RunOptions(), 0));
+        solver.Initialize(TestSolverContext.Create());
         return solver;
     }
 

@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using Convergence.Commands;
+using Convergence.Criteria;
+using Convergence.Hosting;
+using Convergence.Solver;
+
+namespace Convergence.Testing;
+
+/// <summary>
+/// The harness's wrapper around the solver under test: passes every call through, records the global
+/// residual of each iteration, and sends the script's lines when their iteration is done.
+/// </summary>
+internal sealed class ScriptedSolver(
+    IIterativeSolver inner,
+    IReadOnlyList<(long Iteration, string Command)> script,
+    string notifications,
+    ServiceHost host,
+    List<(long, double)> residuals) : IIterativeSolver
+{
+    private long _total;
+    private int _next;
+
+    public string Name => inner.Name;
+
+    public ResidualNorm Norm => inner.Norm;
+
+    public IConvergenceTest? ConvergenceTest => inner.ConvergenceTest;
+
+    public IReadOnlyList<CustomCommand> Commands => inner.Commands;
+
+    public IEnumerable<(string Key, string Value)> ResultFields => inner.ResultFields;
+
+    public void Initialize(SolverContext context) => inner.Initialize(context);
+
+    public double Iterate()
+    {
+        var local = inner.Iterate();
+        _total++;
+
+        // One process: the global residual is this rank's contribution, as the loop reduces it.
+        residuals.Add((_total, Norm == ResidualNorm.L2 ? Math.Sqrt(local) : local));
+        while (_next < script.Count && script[_next].Iteration <= _total)
+        {
+            Send(script[_next].Command);
+            _next++;
+        }
+
+        return local;
+    }
+
+    public void Finish(RunResult result) => inner.Finish(result);
+
+    public void ApplyCommand(ControlCommand command) => inner.ApplyCommand(command);
+
+    /// <summary>Appends the line as the service would and waits until the watcher has queued it (or rejected it).</summary>
+    private void Send(string line)
+    {
+        var journal = host.Journal;
+        var received = journal.ReceivedCount;
+        var rejected = journal.RejectedCount;
+        File.AppendAllText(notifications, line + "\n");
+        var clock = Stopwatch.StartNew();
+        while (journal.RejectedCount == rejected && (journal.ReceivedCount == received || host.Intake is not { IsEmpty: false }))
+        {
+            if (clock.Elapsed > SolverHarness.LineTimeout)
+            {
+                throw new TimeoutException($"the notifications watcher did not take '{line}' within {SolverHarness.LineTimeout.TotalSeconds:0} s");
+            }
+
+            Thread.Sleep(1);
+        }
+    }
+}
