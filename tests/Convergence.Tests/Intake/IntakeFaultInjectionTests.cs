@@ -17,7 +17,8 @@ namespace Convergence.Tests.Intake;
 /// <remarks>
 /// <para>
 /// Each schedule is one thread doing one thing after another, so a seed replays it exactly
-/// (<c>CONVERGENCE_FAULT_SEED=n</c> runs that schedule alone; <c>CONVERGENCE_FAULT_SCHEDULES</c> sets how many).
+/// (<c>CONVERGENCE_FAULT_SEED=n</c> runs that schedule alone, with a full trace on failure;
+/// <c>CONVERGENCE_FAULT_SCHEDULES</c> sets how many, 300 by default; <c>CONVERGENCE_FAULT_FIRST_SEED</c> the first seed).
 /// </para>
 /// <para>
 /// Invariants checked: no poll throws; every line is delivered at most once, in the order written (tags
@@ -43,7 +44,8 @@ public sealed partial class IntakeFaultInjectionTests(ITestOutputHelper output) 
     {
         var only = Environment.GetEnvironmentVariable("CONVERGENCE_FAULT_SEED");
         var count = int.TryParse(Environment.GetEnvironmentVariable("CONVERGENCE_FAULT_SCHEDULES"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 300;
-        var seeds = only is null ? Enumerable.Range(1, count) : [int.Parse(only, CultureInfo.InvariantCulture)];
+        var first = int.TryParse(Environment.GetEnvironmentVariable("CONVERGENCE_FAULT_FIRST_SEED"), NumberStyles.None, CultureInfo.InvariantCulture, out var f) ? f : 1;
+        var seeds = only is null ? Enumerable.Range(first, count) : [int.Parse(only, CultureInfo.InvariantCulture)];
         var watch = Stopwatch.StartNew();
         long actions = 0, polls = 0, faults = 0, delivered = 0, checkedPolls = 0;
         foreach (var seed in seeds)
