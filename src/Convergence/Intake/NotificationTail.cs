@@ -501,7 +501,7 @@ public sealed class NotificationTail : IDisposable
             return -1;
         }
 
-        if (_current is not null && status.Identity == _current.Identity)
+        if (_current is not null && status.Identity == _current.Identity && (!_current.Stale || Reopen(_current)))
         {
             if (status.Size < _current.Offset)
             {
@@ -549,17 +549,9 @@ public sealed class NotificationTail : IDisposable
         }
 
         var source = _retired[index];
-        if (source.Stale)
+        if (source.Stale && !Reopen(source))
         {
-            // Its descriptor died (ESTALE) but the path names the same file: read on through a new one.
-            var handle = UnixFileStatus.OpenRegularFile(_path, out var reopened, out _);
-            if (handle is null || reopened.Identity != identity)
-            {
-                handle?.Dispose();
-                return false;
-            }
-
-            source.ReplaceHandle(handle);
+            return false;
         }
 
         _current?.Dispose();
@@ -571,6 +563,20 @@ public sealed class NotificationTail : IDisposable
             Truncated(_current, lines);
         }
 
+        return true;
+    }
+
+    /// <summary>Gives a stale source a new descriptor when the path still names its file; false when it does not.</summary>
+    private bool Reopen(TailSource source)
+    {
+        var handle = UnixFileStatus.OpenRegularFile(_path, out var reopened, out _);
+        if (handle is null || reopened.Identity != source.Identity)
+        {
+            handle?.Dispose();
+            return false;
+        }
+
+        source.ReplaceHandle(handle);
         return true;
     }
 
@@ -594,9 +600,8 @@ public sealed class NotificationTail : IDisposable
             Report(Describe(current, "the notifications file", ex));
             if (ReadErrors.IsStale(ex))
             {
-                // The descriptor is dead: the path is looked at afresh next time (and the same file reopened).
+                // The descriptor is dead: next time the path is opened again, and read on from here if it is the same file.
                 current.Stale = true;
-                RetireCurrent();
             }
         }
     }
@@ -642,6 +647,14 @@ public sealed class NotificationTail : IDisposable
     private bool ContinueAfterPredecessor(TailSource source, long size)
     {
         var predecessor = source.Predecessor!;
+
+        // A predecessor that was replaced before anything was read from it (it could not be read) consumed
+        // nothing of its own: what was consumed is what its own predecessor had consumed.
+        while (predecessor is { LineEnd: 0, Offset: 0, Predecessor: { } earlier })
+        {
+            predecessor = earlier;
+        }
+
         if (source.Offset != 0 || predecessor.LineEnd == 0)
         {
             source.Predecessor = null;
