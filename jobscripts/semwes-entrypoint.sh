@@ -237,7 +237,7 @@ if command -v setsid >/dev/null 2>&1; then
 fi
 # Ending normally (whatever the outcome): this script wrote the result; the watcher is not needed.
 # shellcheck disable=SC2317  # runs on exit
-stop_watcher() { [[ "$watcher" -gt 0 ]] && kill -TERM "$watcher" 2>/dev/null; return 0; }
+stop_watcher() { if [[ "$watcher" -gt 0 ]]; then kill -TERM "$watcher" 2>/dev/null || true; fi; }
 trap stop_watcher EXIT
 code=0
 while true; do
