@@ -72,11 +72,11 @@ public sealed partial class PoissonSolver : IIterativeSolver
     /// <inheritdoc />
     public IReadOnlyList<CustomCommand> Commands =>
     [
-        new(
-            "RELAXATION",
-            _options.Sor ? "RELAXATION <factor between 0 and 2>" : "RELAXATION <weight above 0, at most 1>",
-            _options.Sor ? "SOR over-relaxation factor (optimal by default)" : "Jacobi weight (1 by default)",
-            ValidateRelaxation),
+        // Declared once: rank 0 refuses a value outside the range ("RELAXATION: 2.5 is out of range (0, 2)"),
+        // ApplyCommand gets the parsed number, and the page's form is a number field with these bounds.
+        _options.Sor
+            ? new("RELAXATION", "SOR over-relaxation factor (optimal by default)", CommandArgument.Number(0, 2, excludeMinimum: true, excludeMaximum: true))
+            : new("RELAXATION", "Jacobi weight (1 by default)", CommandArgument.Number(0, 1, excludeMinimum: true)),
     ];
 
     /// <summary>The largest error against the exact solution, known after <see cref="Finish"/>.</summary>
@@ -177,8 +177,7 @@ public sealed partial class PoissonSolver : IIterativeSolver
     }
 
     /// <inheritdoc />
-    public void ApplyCommand(ControlCommand command) =>
-        _relaxation = double.Parse(command.Arguments, NumberStyles.Float, CultureInfo.InvariantCulture);
+    public void ApplyCommand(ControlCommand command) => _relaxation = command.Value;
 
     /// <inheritdoc />
     public void Finish(RunResult result)
@@ -270,19 +269,6 @@ public sealed partial class PoissonSolver : IIterativeSolver
         }
 
         return sum;
-    }
-
-    /// <summary>Rank 0, before the command is sent to every rank: a finite number in the method's range.</summary>
-    private string? ValidateRelaxation(string arguments)
-    {
-        if (!double.TryParse(arguments, NumberStyles.Float, CultureInfo.InvariantCulture, out var w) || !double.IsFinite(w))
-        {
-            return $"'{arguments}' is not a number";
-        }
-
-        return _options.Sor
-            ? w is > 0 and < 2 ? null : $"the SOR factor must be between 0 and 2 (exclusive), got {arguments}"
-            : w is > 0 and <= 1 ? null : $"the Jacobi weight must be above 0 and at most 1, got {arguments}";
     }
 
     private void ExchangeHalos(double[] field)

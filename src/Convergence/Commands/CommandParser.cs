@@ -186,6 +186,18 @@ public sealed class CommandParser
                 return ParseResult.Reject($"{name}: only one #id, at the very end, and arguments may not end with a word starting with '#'", clientId);
             }
 
+            var value = 0.0;
+            if (custom.Argument is { } declared)
+            {
+                // The declared kind and range: the reason names them, so no usage text is appended.
+                if (!declared.TryParse(arguments, out value, out var canonical, out var typeError))
+                {
+                    return ParseResult.Reject($"{name}: {typeError}", clientId);
+                }
+
+                arguments = canonical;
+            }
+
             string? error;
             try
             {
@@ -198,7 +210,7 @@ public sealed class CommandParser
             }
 
             return error is null
-                ? Accept(CommandKind.Custom, 0, custom.Name.ToUpperInvariant(), arguments, clientId)
+                ? Accept(CommandKind.Custom, value, custom.Name.ToUpperInvariant(), arguments, clientId)
                 : ParseResult.Reject($"{name}: {OneLine(error)} (usage: {custom.Usage})", clientId);
         }
 

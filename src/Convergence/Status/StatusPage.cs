@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Convergence.Commands;
 using Convergence.Journal;
 
 namespace Convergence.Status;
@@ -158,10 +159,22 @@ public static class StatusPage
         {
             var c = s.CustomCommands[i];
             var inputId = string.Create(CultureInfo.InvariantCulture, $"custom-input-{i}");
-            sb.Append("<form class=\"control-form custom\" data-message=\"").Append(E(c.Name)).Append("\" data-kind=\"custom\" novalidate>\n");
+            var kind = c.Argument?.Kind switch
+            {
+                ArgumentKind.Number => "number",
+                ArgumentKind.WholeNumber => "whole-number",
+                ArgumentKind.Choice => "choice",
+                _ => "custom",
+            };
+            sb.Append("<form class=\"control-form custom\" data-message=\"").Append(E(c.Name)).Append("\" data-kind=\"").Append(kind).Append('"');
+            if (c.Argument is { } argument)
+            {
+                sb.Append(" data-expected=\"").Append(E(argument.Expected)).Append('"');
+            }
+
+            sb.Append(" novalidate>\n");
             sb.Append("<label for=\"").Append(inputId).Append("\">").Append(E(c.Name)).Append("</label>\n");
-            sb.Append("<input id=\"").Append(inputId).Append("\" name=\"value\" data-key=\"custom:").Append(E(c.Name))
-                .Append("\" data-control autocomplete=\"off\" placeholder=\"arguments\"").Append(disabled).Append(">\n");
+            AppendArgumentField(sb, c, inputId, disabled);
             sb.Append("<button type=\"submit\" data-control").Append(disabled).Append(">Send ").Append(E(c.Name)).Append("</button>\n");
             sb.Append("<span class=\"error\" role=\"alert\"></span>\n");
             sb.Append("<span class=\"usage\">Usage: <code>").Append(E(c.Usage)).Append("</code>");
@@ -174,6 +187,45 @@ public static class StatusPage
         }
 
         sb.Append("<ul id=\"feedback\" aria-live=\"polite\"></ul>\n</section>\n");
+    }
+
+    /// <summary>
+    /// The field for a custom command's argument: free text; a number field whose min, max and step come from the
+    /// declared range (the page's script also refuses an open bound itself, and rank 0 checks again); or a list.
+    /// </summary>
+    private static void AppendArgumentField(StringBuilder sb, CustomCommand c, string inputId, string disabled)
+    {
+        var common = $"id=\"{inputId}\" name=\"value\" data-key=\"custom:{E(c.Name)}\" data-control";
+        switch (c.Argument)
+        {
+            case null:
+                sb.Append("<input ").Append(common).Append(" autocomplete=\"off\" placeholder=\"arguments\"").Append(disabled).Append(">\n");
+                return;
+            case { Kind: ArgumentKind.Choice } choice:
+                sb.Append("<select ").Append(common).Append(disabled).Append(">\n");
+                foreach (var word in choice.Choices)
+                {
+                    sb.Append("<option value=\"").Append(E(word)).Append("\">").Append(E(word)).Append("</option>\n");
+                }
+
+                sb.Append("</select>\n");
+                return;
+            case { } number:
+                sb.Append("<input ").Append(common).Append(" type=\"number\" autocomplete=\"off\"")
+                    .Append(number.Kind == ArgumentKind.WholeNumber ? " step=\"1\" inputmode=\"numeric\"" : " step=\"any\" inputmode=\"decimal\"");
+                if (number.Minimum is { } min)
+                {
+                    sb.Append(" min=\"").Append(CommandArgument.Format(min)).Append('"').Append(number.ExcludesMinimum ? " data-exclude-min" : string.Empty);
+                }
+
+                if (number.Maximum is { } max)
+                {
+                    sb.Append(" max=\"").Append(CommandArgument.Format(max)).Append('"').Append(number.ExcludesMaximum ? " data-exclude-max" : string.Empty);
+                }
+
+                sb.Append(" placeholder=\"").Append(E(number.Range.Length == 0 ? number.Expected : number.Range)).Append('"').Append(disabled).Append(">\n");
+                return;
+        }
     }
 
     private static void AppendJournal(StringBuilder sb, IReadOnlyList<JournalEntry> journal)

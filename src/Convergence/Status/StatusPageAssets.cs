@@ -47,8 +47,8 @@ internal static class StatusPageAssets
         button { font: inherit; padding: .35rem .8rem; border-radius: 6px; border: 1px solid var(--line); background: var(--card); color: var(--fg); cursor: pointer; }
         button:hover:not(:disabled) { border-color: var(--accent); }
         button.danger { border-color: var(--bad); color: var(--bad); }
-        button:disabled, input:disabled { opacity: .5; cursor: not-allowed; }
-        input { font: inherit; padding: .3rem .5rem; border-radius: 6px; border: 1px solid var(--line); background: var(--bg); color: var(--fg); min-width: 9rem; }
+        button:disabled, input:disabled, select:disabled { opacity: .5; cursor: not-allowed; }
+        input, select { font: inherit; padding: .3rem .5rem; border-radius: 6px; border: 1px solid var(--line); background: var(--bg); color: var(--fg); min-width: 9rem; }
         .error { color: var(--bad); font-size: .9rem; }
         .notice { border: 1px solid var(--warn); background: rgba(178,107,0,.1); padding: .5rem .7rem; border-radius: 6px; }
         #feedback { list-style: none; padding: 0; margin: .6rem 0 0; }
@@ -67,7 +67,7 @@ internal static class StatusPageAssets
     /// <summary>
     /// The page's one script. Sends commands through <c>notify_running_job</c> with a fresh <c>#id</c>,
     /// remembers sent ids in <c>sessionStorage</c> and matches them with the journal after each reload,
-    /// validates the tolerance before sending, reloads the page while the job runs (keeping typed input),
+    /// validates the tolerance and declared ranges before sending, reloads the page while the job runs (keeping typed input),
     /// and says so when the page cannot reach the job.
     /// </summary>
     public const string Script = """
@@ -178,12 +178,24 @@ internal static class StatusPageAssets
           }
 
           var POSITIVE_NUMBER = /^\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-          function validate(kind, value) {
+          var DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+          function validate(form, input, value) {
+            var kind = form.getAttribute('data-kind');
             if (kind === 'tolerance') {
               var n = Number(value);
               if (!POSITIVE_NUMBER.test(value) || !isFinite(n) || n <= 0) {
                 return 'enter a positive finite number such as 1e-8';
               }
+            }
+            if (kind === 'number' || kind === 'whole-number') {
+              // A declared range: the same check as rank 0's, so a value the job would refuse is not sent.
+              var x = Number(value);
+              var ok = DECIMAL.test(value) && isFinite(x) && (kind === 'number' || Math.floor(x) === x);
+              var min = input.getAttribute('min');
+              var max = input.getAttribute('max');
+              if (ok && min !== null) { ok = input.hasAttribute('data-exclude-min') ? x > Number(min) : x >= Number(min); }
+              if (ok && max !== null) { ok = input.hasAttribute('data-exclude-max') ? x < Number(max) : x <= Number(max); }
+              if (!ok) { return 'enter ' + form.getAttribute('data-expected'); }
             }
             return null;
           }
@@ -198,22 +210,22 @@ internal static class StatusPageAssets
             forms[f].addEventListener('submit', function (event) {
               event.preventDefault();
               var form = event.currentTarget;
-              var input = form.querySelector('input');
+              var input = form.querySelector('input, select');
               var error = form.querySelector('.error');
               var value = input ? input.value.trim() : '';
-              var problem = validate(form.getAttribute('data-kind'), value);
+              var problem = validate(form, input, value);
               if (error) { error.textContent = problem || ''; }
               if (problem) { if (input) { input.setAttribute('aria-invalid', 'true'); input.focus(); } return; }
               if (input) { input.removeAttribute('aria-invalid'); }
               var name = form.getAttribute('data-message');
-              if (send(value === '' ? name : name + ' ' + value) && input) { input.value = ''; }
+              if (send(value === '' ? name : name + ' ' + value) && input && input.tagName === 'INPUT') { input.value = ''; }
             });
           }
 
           // Typed input survives the reload: saved just before it, restored (with focus) just after.
           function saveInputs() {
             var saved = { values: {}, focus: null };
-            var inputs = document.querySelectorAll('input[data-key]');
+            var inputs = document.querySelectorAll('[data-key]');
             for (var i = 0; i < inputs.length; i++) {
               if (inputs[i].value !== '') { saved.values[inputs[i].getAttribute('data-key')] = inputs[i].value; }
               if (inputs[i] === document.activeElement) { saved.focus = inputs[i].getAttribute('data-key'); }
@@ -224,7 +236,7 @@ internal static class StatusPageAssets
             var saved = storageGet(INPUT_KEY, null);
             storageRemove(INPUT_KEY);
             if (!saved || !saved.values) { return; }
-            var inputs = document.querySelectorAll('input[data-key]');
+            var inputs = document.querySelectorAll('[data-key]');
             for (var i = 0; i < inputs.length; i++) {
               var key = inputs[i].getAttribute('data-key');
               if (Object.prototype.hasOwnProperty.call(saved.values, key) && !inputs[i].disabled) { inputs[i].value = saved.values[key]; }
@@ -243,7 +255,7 @@ internal static class StatusPageAssets
           if (!finished && refreshSeconds > 0) {
             var tick = function () {
               var active = document.activeElement;
-              var typing = active && active.tagName === 'INPUT' && Date.now() - lastTyped < 8000;
+              var typing = active && (active.tagName === 'INPUT' || active.tagName === 'SELECT') && Date.now() - lastTyped < 8000;
               // Never reload under a user who is typing, nor while a message is still on its way.
               if (typing || busy > 0) { window.setTimeout(tick, 1000); return; }
               saveInputs();

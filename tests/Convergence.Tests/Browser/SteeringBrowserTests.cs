@@ -89,6 +89,52 @@ public sealed class SteeringBrowserTests(ChromiumFixture chromium)
         Assert.Empty(browser.Errors);
     }
 
+    [Fact]
+    public async Task TheRelaxationForm_HasTheDeclaredBounds_RefusesAValueOutsideThem_AndAValidValueIsApplied()
+    {
+        var folder = Repo.NewTempFolder("steer-relaxation");
+        using var job = StartPoisson(folder);
+        using var portal = PortalProcess.Start(folder);
+        await using var browser = await chromium.NewPageAsync();
+        var page = browser.Page;
+        await page.GotoAsync(portal.Url.ToString());
+        await WaitForRunningPageAsync(browser, job);
+
+        // The Jacobi weight is declared in (0, 1]: a number field with those bounds, the open one marked.
+        var field = page.Locator("form[data-message='RELAXATION'] input");
+        Assert.Equal("number", await field.GetAttributeAsync("type"));
+        Assert.Equal("0", await field.GetAttributeAsync("min"));
+        Assert.Equal("1", await field.GetAttributeAsync("max"));
+        Assert.Equal("any", await field.GetAttributeAsync("step"));
+        Assert.NotNull(await field.GetAttributeAsync("data-exclude-min"));
+        Assert.Null(await field.GetAttributeAsync("data-exclude-max"));
+
+        // Outside the range (and the open bound itself): refused in the page, nothing sent.
+        foreach (var refused in new[] { "1.5", "0" })
+        {
+            await field.FillAsync(refused);
+            await page.ClickAsync("form[data-message='RELAXATION'] button[type=submit]");
+            Assert.Equal("enter a number in (0, 1]", await browser.TextAsync("form[data-message='RELAXATION'] .error"));
+            Assert.Equal(string.Empty, portal.Notifications());
+        }
+
+        await field.FillAsync("0.8");
+        var id = await StatusPageBrowserTests.SendAsync(browser, portal, () => page.ClickAsync("form[data-message='RELAXATION'] button[type=submit]"), "RELAXATION 0.8");
+        await browser.WaitUntilAsync(
+            async p => (await browser.TextAsync($"#journal tr[data-id='{id}'] td.outcome"))?.StartsWith("applied at iteration ", StringComparison.Ordinal) == true,
+            Patience,
+            async () => $"journal '{await browser.TextAsync("#journal tbody")}'\n{job.Output}");
+        await StatusPageBrowserTests.SendAsync(browser, portal, () => page.ClickAsync("button[data-message='STOP']"), "STOP");
+
+        Assert.Equal(0, job.WaitForExit(Patience));
+        var result = Notify.ReadResult(folder);
+        Assert.Equal("STOPPED", result["outcome"]);
+        Assert.Equal("0.8", result["relaxation"]);
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(job.Stdout, $"command applied seq=1 id={id} iteration="));
+        Assert.Empty(browser.Dialogs);
+        Assert.Empty(browser.Errors);
+    }
+
     /// <summary>Jacobi on a small grid, slowed down: it would run for minutes unless steered.</summary>
     private static RunningProcess StartPoisson(string folder) => RunningProcess.MpiRun(
         2,

@@ -137,7 +137,7 @@ public abstract partial class ControlSemanticsContract
         var result = Notify.ReadResult(service);
         Assert.Equal("STOPPED", result["outcome"]);
         Assert.Equal("0.8", result["relaxation"]);
-        Assert.Contains("command rejected seq=2 id=- reason=\"RELAXATION: the Jacobi weight must be above 0 and at most 1, got 7", job.Stdout, StringComparison.Ordinal);
+        Assert.Contains("command rejected seq=2 id=- reason=\"RELAXATION: 7 is out of range (0, 1]\"", job.Stdout, StringComparison.Ordinal);
         var (iteration, total) = AppliedOnEveryRank(job, 1);
         Assert.Matches($@"command applied seq=1 id=w1 iteration={iteration} total={total} text=""RELAXATION 0.8 #w1""", job.Stdout);
         Assert.Equal((result["iteration"], result["total_iterations"]), AppliedOnEveryRank(job, 3));

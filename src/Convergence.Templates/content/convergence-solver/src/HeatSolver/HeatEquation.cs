@@ -19,14 +19,12 @@ namespace HeatSolver;
 /// </remarks>
 internal sealed partial class HeatEquation : IIterativeSolver
 {
-    /// <summary>SOURCE q: a new heat source while the job runs (validated on rank 0, applied on every rank).</summary>
-    private static readonly CustomCommand SourceCommand = new(
-        "SOURCE",
-        "SOURCE <q>",
-        "Change the heat source",
-        arguments => double.TryParse(arguments, NumberStyles.Float, CultureInfo.InvariantCulture, out var q) && double.IsFinite(q) && q is >= 0 and <= 1e6
-            ? null
-            : $"'{arguments}' is not a heat source from 0 to 1e6");
+    /// <summary>
+    /// SOURCE q: a new heat source while the job runs. Its range is declared once: rank 0 refuses a value outside
+    /// [0, 1e6] with the reason (<c>SOURCE: -1 is out of range [0, 1000000]</c>), <see cref="ApplyCommand"/> gets
+    /// the parsed number, and the status page's form is a number field with these bounds.
+    /// </summary>
+    private static readonly CustomCommand SourceCommand = new("SOURCE", "Change the heat source", CommandArgument.Number(0, 1e6));
 
     private readonly HeatOptions _options;
     private readonly int _n;
@@ -133,7 +131,7 @@ internal sealed partial class HeatEquation : IIterativeSolver
         ArgumentNullException.ThrowIfNull(command);
         if (command.Name == SourceCommand.Name)
         {
-            _source = double.Parse(command.Arguments, NumberStyles.Float, CultureInfo.InvariantCulture);
+            _source = command.Value;
             UpdateScale();
         }
     }

@@ -85,7 +85,10 @@ public sealed class HeatEquationTests : IDisposable
         solver.ApplyCommand(TestCommands.Parse("SOURCE 3", solver.Commands));
 
         Assert.Equal(3, solver.Source);
-        Assert.Throws<ArgumentException>(() => TestCommands.Parse("SOURCE -1", solver.Commands));
+
+        // The declared range [0, 1e6], checked as rank 0 checks it in a running job.
+        var refused = Assert.Throws<ArgumentException>(() => TestCommands.Parse("SOURCE -1", solver.Commands));
+        Assert.Contains("SOURCE: -1 is out of range [0, 1000000]", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]
