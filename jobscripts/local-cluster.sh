@@ -93,7 +93,6 @@ write_files() {
         printf 'export UCX_TLS=tcp,self UCX_NET_DEVICES=cvg0\n'
         printf 'export OMPI_MCA_plm_rsh_agent=%q OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self\n' "$state/ssh"
         printf 'export OMPI_MCA_btl_tcp_if_include=%s OMPI_MCA_oob_tcp_if_include=%s\n' "$subnet" "$subnet"
-        printf 'export CONVERGENCE_CLUSTER_NODES=%q CONVERGENCE_CLUSTER_SHARED=%q\n' "$(nodes | tr '\n' ' ' | sed 's/ $//')" "$shared"
     } >"$state/node.env"
     # The stand-in for ssh: takes ssh's arguments (options, a host, a command) and runs the command
     # with /bin/sh inside that node, as sshd would, with the caller's environment.
@@ -263,7 +262,7 @@ run_in() {
     local node="$1" pid
     shift
     running || die "the cluster does not run (start it with: $0 start)"
-    pid="$(holder_pid "$node")" || die "no node '$node' in this cluster (nodes: $(nodes | tr '\n' ' '))"
+    pid="$(holder_pid "$node")" || die "no node '$node' in this cluster (nodes: $(nodes | tr '\n' ' ' | sed 's/ $//'))"
     # shellcheck source=/dev/null
     source "$state/node.env"
     exec nsenter -t "$pid" --net --uts --mount --wd="$PWD" -- "$@"
@@ -282,7 +281,8 @@ case "$action" in
     env)
         running || die "the cluster does not run (start it with: $0 start)"
         cat "$state/node.env"
-        printf 'export CONVERGENCE_CLUSTER_SSH=%q\n' "$state/ssh"
+        printf 'export CONVERGENCE_CLUSTER_NODES=%q CONVERGENCE_CLUSTER_SHARED=%q CONVERGENCE_CLUSTER_SSH=%q\n' \
+            "$(nodes | tr '\n' ' ' | sed 's/ $//')" "$shared" "$state/ssh"
         printf 'cluster_run() { %q run "$@"; }\n' "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
         ;;
     run) run_in "$@" ;;
