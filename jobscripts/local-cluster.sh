@@ -37,6 +37,7 @@ readonly subnet="$subnet_prefix.0/24"
 readonly switch_ns=cvg-switch
 readonly bridge=cvg-br0
 readonly max_nodes=20
+readonly slurm_dir=$state/slurm
 
 say() { printf '%s: %s\n' "$program" "$*" >&2; }
 die() { say "error: $*"; exit 2; }
@@ -143,6 +144,12 @@ start_node() {
         mount -t tmpfs -o mode=1777,size=1g "cvg-scratch-$2" /scratch
         mount -t tmpfs -o mode=1777,size=1g "cvg-shm-$2" /dev/shm
         mount --bind "$1/hosts" /etc/hosts
+        # "ip netns exec" remounted /sys, which hides the cgroup file systems slurmd needs: mount the
+        # host'\''s hierarchies again (the same hierarchies, not new ones), as listed by start.
+        while read -r target type options; do
+            mkdir -p "$target" 2>/dev/null
+            mount -t "$type" -o "$options" "$type" "$target" || echo "could not mount $type on $target"
+        done <"$1/cgroups"
         : >"$1/$2.ready"
         exec sleep infinity' holder "$state" "$node" </dev/null >"$state/$node.log" 2>&1 &
 }
@@ -156,29 +163,34 @@ reaches() {
     [[ "$out" == *"refused"* ]]
 }
 
+# wait_until SECONDS WHAT CMD...: polls CMD every 0.1 s; dies with "WHAT within SECONDS s" when it never succeeds.
 wait_until() {
-    local what="$1" i
-    shift
-    for ((i = 0; i < 100; i++)); do
+    local seconds="$1" what="$2" i
+    shift 2
+    for ((i = 0; i < seconds * 10; i++)); do
         if "$@" >/dev/null 2>&1; then
             return 0
         fi
         sleep 0.1
     done
-    die "$what within 10 s (see $state/*.log)"
+    die "$what within $seconds s (see $state/*.log)"
 }
 
 start() {
-    local count=3
+    local count=3 with_slurm=1
     while [[ $# -gt 0 ]]; do
         case "$1" in
+            --no-slurm)
+                with_slurm=0
+                shift
+                ;;
             --nodes)
                 [[ $# -ge 2 && "$2" =~ ^[0-9]+$ && "$2" -ge 1 && "$2" -le $max_nodes ]] \
                     || die "--nodes takes a number from 1 to $max_nodes (e.g. --nodes 3), got '${2:-}'"
                 count="$2"
                 shift 2
                 ;;
-            *) die "unknown option '$1' for start (use --nodes N)" ;;
+            *) die "unknown option '$1' for start (use --nodes N, --no-slurm)" ;;
         esac
     done
     need_root
@@ -204,6 +216,7 @@ start() {
         printf 'node%s\n' "$i"
     done >"$state/nodes"
     write_files "$count"
+    findmnt -rnR -o TARGET,FSTYPE,OPTIONS /sys/fs/cgroup >"$state/cgroups" 2>/dev/null || : >"$state/cgroups"
     ip netns add "$switch_ns"
     ip -n "$switch_ns" link set lo up
     ip -n "$switch_ns" link add "$bridge" type bridge
@@ -212,13 +225,93 @@ start() {
         start_node "$i"
     done
     for ((i = 1; i <= count; i++)); do
-        wait_until "node$i was not set up" test -f "$state/node$i.ready"
+        wait_until 10 "node$i was not set up" test -f "$state/node$i.ready"
     done
     # Every node reaches the last one over the switch (the bridge forwards once its ports are up).
     for ((i = 1; i <= count; i++)); do
-        wait_until "node$i does not reach node$count" reaches "node$i" "$(node_address "node$count")"
+        wait_until 10 "node$i does not reach node$count" reaches "node$i" "$(node_address "node$count")"
     done
-    say "running: $count nodes ($(nodes | tr '\n' ' ' | sed 's/ $//')) on $subnet; shared folder $shared; '$0 stop' removes it all"
+    local scheduler="no Slurm (--no-slurm)"
+    if [[ $with_slurm -eq 1 ]]; then
+        if command -v slurmctld >/dev/null 2>&1 && command -v slurmd >/dev/null 2>&1 && command -v munged >/dev/null 2>&1 \
+            && command -v sbatch >/dev/null 2>&1; then
+            start_slurm "$count"
+            scheduler="Slurm partition cluster (SLURM_CONF=$slurm_dir/slurm.conf)"
+        else
+            scheduler="no Slurm (slurmctld, slurmd, munged or sbatch missing: jobscripts/local-slurm.sh start installs them)"
+        fi
+    fi
+    say "running: $count nodes ($(nodes | tr '\n' ' ' | sed 's/ $//')) on $subnet; $scheduler; shared folder $shared; '$0 stop' removes it all"
+}
+
+# Runs a daemon inside NODE under a name of its own (a symbolic link cvg-NAME), so that tools which find
+# the host's daemons by name (pgrep -x slurmd, as local-slurm.sh does) never see or stop this cluster's.
+node_daemon() {
+    local node="$1" name="$2" pid
+    shift 2
+    pid="$(holder_pid "$node")"
+    ln -sf "$(command -v "$name")" "$slurm_dir/cvg-$name"
+    nsenter -t "$pid" --net --uts --mount --wd=/ -- "$slurm_dir/cvg-$name" "$@"
+}
+
+slurm_idle() {
+    local states
+    states="$(nsenter -t "$(holder_pid node1)" --net --uts --mount -- sinfo -h -N -o '%N %T' 2>/dev/null)" || return 1
+    [[ "$(grep -cE ' (idle|mixed|allocated)' <<<"$states")" -eq "$1" ]]
+}
+
+# A Slurm of its own: munged, slurmctld (on node1) and one slurmd per node, with their own key,
+# socket, ports, configuration and state under $slurm_dir; the host's Slurm and munge are not used.
+start_slurm() {
+    local count="$1" i
+    mkdir -p "$slurm_dir/ctld" "$slurm_dir/munge"
+    chmod 0700 "$slurm_dir/munge"
+    dd if=/dev/urandom of="$slurm_dir/munge/munge.key" bs=1 count=1024 status=none
+    chmod 0400 "$slurm_dir/munge/munge.key"
+    cat >"$slurm_dir/slurm.conf" <<CONF
+# written by jobscripts/local-cluster.sh for the namespace cluster; removed by '$0 stop'
+ClusterName=convergence-nodes
+SlurmctldHost=node1
+SlurmctldPort=6917
+SlurmdPort=6918
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$slurm_dir/munge/munge.socket
+StateSaveLocation=$slurm_dir/ctld
+SlurmdSpoolDir=$slurm_dir/d-%n
+SlurmctldPidFile=$slurm_dir/slurmctld.pid
+SlurmdPidFile=$slurm_dir/slurmd-%n.pid
+SlurmctldLogFile=$slurm_dir/slurmctld.log
+SlurmdLogFile=$slurm_dir/slurmd-%n.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+MpiDefault=pmi2
+SwitchType=switch/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+SchedulerType=sched/backfill
+ReturnToService=2
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MinJobAge=600
+KillWait=30
+InactiveLimit=0
+NodeName=node[1-$count] CPUs=$(nproc) State=UNKNOWN
+PartitionName=cluster Nodes=node[1-$count] Default=YES MaxTime=INFINITE State=UP
+CONF
+    printf 'export SLURM_CONF=%q\n' "$slurm_dir/slurm.conf" >>"$state/node.env"
+    node_daemon node1 munged --socket="$slurm_dir/munge/munge.socket" --key-file="$slurm_dir/munge/munge.key" \
+        --pid-file="$slurm_dir/munge/munged.pid" --log-file="$slurm_dir/munge/munged.log" \
+        --seed-file="$slurm_dir/munge/seed" --force
+    wait_until 30 "munged did not start" test -S "$slurm_dir/munge/munge.socket"
+    SLURM_CONF="$slurm_dir/slurm.conf" node_daemon node1 slurmctld -f "$slurm_dir/slurm.conf"
+    for ((i = 1; i <= count; i++)); do
+        mkdir -p "$slurm_dir/d-node$i"
+        SLURM_CONF="$slurm_dir/slurm.conf" node_daemon "node$i" slurmd -N "node$i" -f "$slurm_dir/slurm.conf"
+    done
+    SLURM_CONF="$slurm_dir/slurm.conf" wait_until 90 "the Slurm nodes did not all become idle (see $slurm_dir/*.log)" slurm_idle "$count"
 }
 
 stop_all() {
@@ -254,6 +347,10 @@ status() {
         count="$(ip netns pids "cvg-$node" 2>/dev/null | grep -cvx "$pid" || true)"
         printf '%s %s holder %s, %s other process(es)\n' "$node" "$(node_address "$node")" "$pid" "$count"
     done
+    if [[ -f "$slurm_dir/slurm.conf" ]]; then
+        nsenter -t "$(holder_pid node1)" --net --uts --mount -- env SLURM_CONF="$slurm_dir/slurm.conf" sinfo -N -o '%N %T %C' 2>&1 \
+            | sed 's/^/slurm: /' || true
+    fi
     say "running: $(nodes | wc -l) nodes on $subnet, shared folder $shared"
 }
 
@@ -283,7 +380,14 @@ case "$action" in
         cat "$state/node.env"
         printf 'export CONVERGENCE_CLUSTER_NODES=%q CONVERGENCE_CLUSTER_SHARED=%q CONVERGENCE_CLUSTER_SSH=%q\n' \
             "$(nodes | tr '\n' ' ' | sed 's/ $//')" "$shared" "$state/ssh"
-        printf 'cluster_run() { %q run "$@"; }\n' "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+        self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+        printf 'cluster_run() { %q run "$@"; }\n' "$self"
+        if [[ -f "$slurm_dir/slurm.conf" ]]; then
+            # The nodes' network is not the host's: the Slurm commands run on node1, like on a login node.
+            for command in sbatch srun salloc squeue scancel sinfo scontrol; do
+                printf '%s() { %q run node1 %s "$@"; }\n' "$command" "$self" "$command"
+            done
+        fi
         ;;
     run) run_in "$@" ;;
     -h | --help | help) usage ;;
