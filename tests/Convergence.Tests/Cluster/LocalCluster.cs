@@ -67,6 +67,28 @@ public sealed class LocalCluster : IDisposable
         return code == 0 ? p.Stdout : throw new InvalidOperationException($"'{string.Join(' ', command)}' on {node} failed ({code})\n{p.Output}");
     }
 
+    /// <summary>Runs a Slurm client command of the cluster's own Slurm (sbatch, squeue, scontrol, scancel) on the first node, like on a login node.</summary>
+    public static string Slurm(string command, IEnumerable<string> args, IDictionary<string, string?>? environment = null, string? workingDirectory = null)
+    {
+        using var p = RunningProcess.Start(Script, ["run", First, command, .. args], environment, workingDirectory);
+        var code = p.WaitForExit(TimeSpan.FromSeconds(60));
+        return code == 0 ? p.Stdout : throw new InvalidOperationException($"{command} {string.Join(' ', args)} on {First} failed ({code})\n{p.Output}");
+    }
+
+    /// <summary>One field of <c>scontrol show job -o</c> in the cluster's Slurm; empty once it has forgotten the job.</summary>
+    public static string JobField(string jobId, string field)
+    {
+        using var p = RunningProcess.Start(Script, ["run", First, "scontrol", "show", "job", "-o", jobId]);
+        if (p.WaitForExit(TimeSpan.FromSeconds(30)) != 0)
+        {
+            return string.Empty;
+        }
+
+        var token = p.Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .FirstOrDefault(t => t.StartsWith(field + "=", StringComparison.Ordinal));
+        return token is null ? string.Empty : token[(field.Length + 1)..];
+    }
+
     /// <summary>Appends <paramref name="message"/> to a notifications file from a shell inside <paramref name="node"/> (one append, as the service does).</summary>
     public static void Append(string node, string notificationsFile, string message) =>
         Run(node, "/bin/sh", "-c", "printf '%s\\n' \"$1\" >> \"$2\"", "sh", message, notificationsFile);
