@@ -2,12 +2,16 @@
 # A cluster of several nodes on one Linux machine, made of namespaces: for the multi-node tests and for
 # trying a multi-node MPI job on a laptop.
 #
-#   jobscripts/local-cluster.sh start [--nodes N]   make N nodes (default 3, at most 20) and wait until
-#                                                  they answer; does nothing more when they already run
+#   jobscripts/local-cluster.sh start [--nodes N] [--no-slurm]
+#                                                  make N nodes (default 3, at most 20), with a Slurm of
+#                                                  their own when Slurm is installed, and wait until they
+#                                                  answer; does nothing more when they already run
 #   jobscripts/local-cluster.sh stop                end every process inside the nodes and remove all
 #                                                  that start made (namespaces, switch, mounts, holders)
 #   jobscripts/local-cluster.sh status              list the nodes; exit 0 when running, 3 when not
-#   jobscripts/local-cluster.sh env                 print what a shell evals to use the cluster:
+#   jobscripts/local-cluster.sh env                 print what a shell evals to use the cluster (the MPI
+#                                                  settings below; sbatch, srun, squeue, scancel, ... as
+#                                                  functions that run them on node1):
 #                                                  eval "$(jobscripts/local-cluster.sh env)"
 #   jobscripts/local-cluster.sh run NODE CMD...     run CMD inside NODE (node1, node2, ...), in the
 #                                                  current folder, with the cluster's MPI settings
@@ -20,12 +24,15 @@
 # every node. The rest of the file system is the host's and is seen by every node (as /home and the
 # service folders are on a cluster); /var/tmp/convergence-cluster/shared is made for service folders.
 #
-# MPI reaches the nodes through an ssh stand-in ($state/ssh) that enters a node's namespaces with
+# MPI reaches the nodes through an ssh stand-in (/run/convergence-cluster/ssh) that enters a node's namespaces with
 # nsenter. 'run' sets, for the command it starts: HYDRA_LAUNCHER=ssh and HYDRA_LAUNCHER_EXEC (MPICH),
 # OMPI_MCA_plm_rsh_agent, btl tcp,self and the interfaces (Open MPI), UCX_TLS=tcp,self and
 # UCX_NET_DEVICES=cvg0 (MPICH over UCX would otherwise use shared memory between "nodes"):
 #   jobscripts/local-cluster.sh run node1 mpirun.mpich -hosts node1:2,node2:2 -np 4 CMD...
 #   jobscripts/local-cluster.sh run node1 mpirun.openmpi --host node1:2,node2:2 -np 4 CMD...
+# The Slurm (partition "cluster"): munged and slurmctld on node1, one slurmd per node, with their own
+# key, socket, ports (6917, 6918), configuration, state and logs under /run/convergence-cluster/slurm,
+# running as cvg-munged, cvg-slurmctld and cvg-slurmd; sbatch -N 2 -n 4 jobscripts/slurm-bare-metal.sbatch.
 # Needs root (namespaces, mounts), iproute2 and util-linux. Leaves the host's Slurm and munge alone.
 set -euo pipefail
 
@@ -43,7 +50,7 @@ say() { printf '%s: %s\n' "$program" "$*" >&2; }
 die() { say "error: $*"; exit 2; }
 
 usage() {
-    sed -n '2,31s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+    sed -n '2,36s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 need_root() {
