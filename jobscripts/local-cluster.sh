@@ -369,6 +369,11 @@ run_in() {
     pid="$(holder_pid "$node")" || die "no node '$node' in this cluster (nodes: $(nodes | tr '\n' ' ' | sed 's/ $//'))"
     # shellcheck source=/dev/null
     source "$state/node.env"
+    case "$(basename "$1")" in
+        # A job's environment goes with it: inside an allocation hydra starts its proxies with srun, as
+        # on a real cluster, not with the ssh stand-in.
+        sbatch | srun | salloc) unset HYDRA_LAUNCHER HYDRA_LAUNCHER_EXEC ;;
+    esac
     exec nsenter -t "$pid" --net --uts --mount --wd="$PWD" -- "$@"
 }
 
