@@ -3,7 +3,8 @@
 #   mpich (mpirun.mpich, libmpich.so.12) always; with --openmpi also Open MPI (openmpi-bin:
 #   mpirun.openmpi, libmpi.so.40); with --tests chromium, shellcheck, strace, Open MPI (the tests run both MPIs)
 #   and what the container tests need: Charliecloud's ch-run (charliecloud-runtime), debootstrap,
-#   squashfs-tools and squashfuse; /dev/fuse is then made usable by every user, as Debian's fuse3 rule does.
+#   squashfs-tools and squashfuse; /dev/fuse is then made usable by every user, as Debian's fuse3 rule does;
+#   and what the namespace cluster of local-cluster.sh needs: iproute2 (ip) and util-linux (unshare, nsenter).
 #   install-host-prerequisites.sh [--tests] [--openmpi]
 # Needs root or password-less sudo to install; otherwise says exactly what to install.
 # Installing openmpi-bin may switch Debian's plain 'mpirun' to Open MPI: the project's scripts and
@@ -13,7 +14,7 @@ set -euo pipefail
 want=(mpich)
 for arg in "$@"; do
   case "$arg" in
-    --tests) want+=(chromium shellcheck strace openmpi-bin charliecloud-runtime debootstrap squashfs-tools squashfuse) ;;
+    --tests) want+=(chromium shellcheck strace openmpi-bin charliecloud-runtime debootstrap squashfs-tools squashfuse iproute2 util-linux) ;;
     --openmpi) want+=(openmpi-bin) ;;
     *) echo "error: unknown option '$arg' (use --tests and/or --openmpi)" >&2; exit 2 ;;
   esac
@@ -36,6 +37,8 @@ for pkg in "${want[@]}"; do
     debootstrap) command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap) ;;
     squashfs-tools) command -v mksquashfs >/dev/null 2>&1 || missing+=(squashfs-tools) ;;
     squashfuse) command -v squashfuse >/dev/null 2>&1 || missing+=(squashfuse) ;;
+    iproute2) command -v ip >/dev/null 2>&1 || missing+=(iproute2) ;;
+    util-linux) command -v nsenter >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1 || missing+=(util-linux) ;;
   esac
 done
 

@@ -3,7 +3,8 @@
 # in Release and runs the whole test suite: unit tests, MPI tests under mpirun.mpich and mpirun.openmpi, browser
 # tests in headless Chromium, container entry point tests, the container tests (images built with
 # jobscripts/build-image.sh --rootfs and run with Charliecloud's ch-run; needs root), the Slurm tests under a real one-node Slurm
-# (jobscripts/local-slurm.sh) and the benchmarks' smoke run. Prints "N passed, N failed" at the end.
+# (jobscripts/local-slurm.sh), the multi-node tests on a two-node cluster made of namespaces (jobscripts/local-cluster.sh,
+# started and stopped by the tests themselves; needs root) and the benchmarks' smoke run. Prints "N passed, N failed" at the end.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -44,6 +44,8 @@ public sealed class ShellScriptTests
             ("slurm-hybrid.sbatch", [], "not inside a Slurm job"),
             ("slurm-bare-metal.sbatch", [], "not inside a Slurm job"),
             ("local-slurm.sh", ["bogus"], "unknown action 'bogus'"),
+            ("local-cluster.sh", ["bogus"], "unknown action 'bogus'"),
+            ("local-cluster.sh", ["start", "--nodes", "0"], "--nodes takes a number from 1 to 20"),
             ("build-image.sh", ["--bogus"], "unknown argument '--bogus'"),
             ("run-without-container.sh", [], "--service HOSTDIR is required"),
         };
@@ -55,7 +57,7 @@ public sealed class ShellScriptTests
             Assert.Contains(expected, p.Stderr, StringComparison.Ordinal);
         }
 
-        foreach (var script in new[] { "run-local.sh", "build-image.sh", "run-without-container.sh" })
+        foreach (var script in new[] { "run-local.sh", "build-image.sh", "run-without-container.sh", "local-cluster.sh" })
         {
             using var p = RunningProcess.Start(Path.Combine(Scripts.Folder, script), ["--help"]);
             Assert.Equal(0, p.WaitForExit(TimeSpan.FromSeconds(20)));
