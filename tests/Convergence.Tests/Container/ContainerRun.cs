@@ -102,27 +102,8 @@ internal static class ContainerRun
     }
 
     /// <summary>Waits until the job's status.json satisfies <paramref name="condition"/>; fails if the job ends first or after 60 s.</summary>
-    public static JsonElement WaitForStatus(string service, RunningProcess job, Func<JsonElement, bool> condition, string what)
-    {
-        var path = Path.Combine(service, "status.json");
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (File.Exists(path))
-            {
-                // Written atomically by the job: whatever is there is a whole document.
-                var root = JsonDocument.Parse(File.ReadAllText(path)).RootElement;
-                if (condition(root))
-                {
-                    return root;
-                }
-            }
-
-            Assert.False(job.HasExited, $"the job ended before {what}\n{job.Output}");
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"not within 60 s: {what}\n{(File.Exists(path) ? File.ReadAllText(path) : "(no status.json)")}\n{job.Output}");
-            Thread.Sleep(50);
-        }
-    }
+    public static JsonElement WaitForStatus(string service, RunningProcess job, Func<JsonElement, bool> condition, string what) =>
+        StatusJsonWait.Until(service, job, condition, what, TimeSpan.FromSeconds(60));
 
     /// <summary>True when the journal in <paramref name="status"/> shows the message with <paramref name="clientId"/> applied.</summary>
     public static bool Applied(JsonElement status, string clientId) =>

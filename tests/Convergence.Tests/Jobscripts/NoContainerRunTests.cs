@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.Versioning;
 using System.Text.Json;
 using Convergence.Tests.Cli;
@@ -25,7 +24,7 @@ public sealed class NoContainerRunTests
             ["--service", host, "--app", dll, "--ranks", "2", "--",
              "--n", "32", "--method", "jacobi", "--tolerance", "1e-14", "--slow-ms", "5", "--status-ms", "100", "--poll-ms", "50"]);
 
-        var running = WaitForStatus(host, job, s => s.GetProperty("iteration").GetInt64() > 0);
+        var running = StatusJsonWait.Until(host, job, s => s.GetProperty("iteration").GetInt64() > 0, "its status showed progress", TimeSpan.FromSeconds(45));
         Assert.Contains(running.GetProperty("state").GetString(), new[] { "Running", "Converging" });
 
         var (notifyCode, _, notifyErr) = CliProcess.Run(["notify", "--service", host, "STOP #e2e"]);
@@ -52,27 +51,5 @@ public sealed class NoContainerRunTests
         Assert.Matches(@"(?m)^state\s+Stopped$", statusOut);
         Assert.Contains("STOP #e2e: applied at iteration", statusOut, StringComparison.Ordinal);
         Assert.Contains("  outcome=STOPPED\n", statusOut, StringComparison.Ordinal);
-    }
-
-    private static JsonElement WaitForStatus(string folder, RunningProcess job, Func<JsonElement, bool> condition)
-    {
-        var path = Path.Combine(folder, "status.json");
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (File.Exists(path))
-            {
-                // Written atomically by the job: whatever is there is a whole document.
-                var root = JsonDocument.Parse(File.ReadAllText(path)).RootElement;
-                if (condition(root))
-                {
-                    return root;
-                }
-            }
-
-            Assert.False(job.HasExited, $"the job ended before its status showed progress\n{job.Output}");
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(45), $"no progress in {path} within 45 s\n{job.Output}");
-            Thread.Sleep(50);
-        }
     }
 }
