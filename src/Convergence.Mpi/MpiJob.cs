@@ -18,7 +18,7 @@ public static class MpiJob
 
     /// <summary>Runs the job; returns the process exit code (see <see cref="ExitCodes"/>).</summary>
     public static int Run(string[] args, Func<JobSetup, IIterativeSolver> createSolver, RunOptions? defaults = null, string? solverHelp = null) =>
-        Run(args, (a, c) => ConvergenceJob.Run(a, c, createSolver, defaults, solverHelp));
+        RunWith(args, (a, c) => ConvergenceJob.Run(a, c, createSolver, defaults, solverHelp));
 
     /// <summary>
     /// Runs a job whose solver declares its options in <paramref name="solverOptions"/> (parsed, listed in
@@ -31,9 +31,14 @@ public static class MpiJob
     /// <param name="defaults">The solver's preferred framework defaults.</param>
     public static int Run<TOptions>(string[] args, OptionTable<TOptions> solverOptions, Func<JobSetup, TOptions, IIterativeSolver> createSolver, RunOptions? defaults = null)
         where TOptions : new() =>
-        Run(args, (a, c) => ConvergenceJob.Run(a, c, solverOptions, createSolver, defaults));
+        RunWith(args, (a, c) => ConvergenceJob.Run(a, c, solverOptions, createSolver, defaults));
 
-    private static int Run(string[] args, Func<string[], ICoordinator, int> runJob)
+    /// <summary>
+    /// Starts MPI (or the single-process coordinator for <see cref="SingleProcessOption"/>), runs
+    /// <paramref name="runJob"/> with the coordinator and ends MPI; also the rank program of Convergence.Testing's
+    /// multi-rank harness.
+    /// </summary>
+    internal static int RunWith(string[] args, Func<string[], ICoordinator, int> runJob)
     {
         ArgumentNullException.ThrowIfNull(args);
         if (args.Contains(SingleProcessOption))

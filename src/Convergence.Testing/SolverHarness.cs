@@ -19,8 +19,8 @@ namespace Convergence.Testing;
 /// A scripted line is appended to the service folder's <c>notifications.txt</c> once its iteration is done,
 /// and the harness waits until the watcher has taken it, so it is applied at that iteration's boundary
 /// (several lines for one iteration: one per iteration, in order). The sync runs at every iteration, so
-/// whatever the script does happens at the same iteration in every run. Single process; run halo-exchange
-/// tests under <c>mpirun</c> with the job's own entry point.
+/// whatever the script does happens at the same iteration in every run. Single process; <see cref="MpiHarness"/>
+/// runs the same on several ranks under <c>mpirun</c>, for halo-exchange tests.
 /// </remarks>
 public static class SolverHarness
 {
@@ -46,32 +46,50 @@ public static class SolverHarness
             ArgumentOutOfRangeException.ThrowIfLessThan(iteration, 1, nameof(script));
         }
 
-        options = (options ?? TestRunOptions.Create()) with { Sync = SyncPolicy.Every(1), Signals = SignalMap.None, SlurmEndTimeEvery = null, ReplayExistingNotifications = false };
+        options = Scripted(options ?? TestRunOptions.Create());
         using var writer = new StringWriter();
         var residuals = new List<(long, double)>();
         RunResult result;
         IReadOnlyList<JournalEntry> journal;
         using (var log = new JobLog(string.Empty, TextWriter.Synchronized(writer)))
         {
-            var coordinator = new SingleProcessCoordinator();
-            using var host = ServiceHost.Start(options, log, solver.Name, solver.Commands, 1, "single process (test harness)");
-            CheckpointManager? checkpoints = null;
-            if (solver is ICheckpointable checkpointable)
-            {
-                checkpoints = new CheckpointManager(new CheckpointStore(options.CheckpointFolder), checkpointable, coordinator, host.JobName, solver.Name, options.CheckpointKeep, log.Write, host.Live)
-                {
-                    ToleranceGivenBy = options.GivenBy("--tolerance"),
-                };
-                checkpoints.Initialize();
-            }
-
-            var scripted = new ScriptedSolver(solver, steps, options.NotificationsFile, host, residuals);
-            result = new ControlLoop(scripted, coordinator, options, host.Services, null, checkpoints).Run();
-            checkpoints?.WaitForPruning();
-            host.Finish(result, checkpoints is null ? solver.ResultFields : solver.ResultFields.Concat(checkpoints.ResultFields()));
-            journal = host.Journal.Snapshot(CommandJournal.Capacity);
+            (result, journal) = Drive(solver, steps, options, new SingleProcessCoordinator(), log, residuals);
         }
 
         return new HarnessRun(result, journal, residuals, writer.ToString(), options.ServiceDirectory);
+    }
+
+    /// <summary>The options the harness runs with: a sync at every iteration, no signals, no Slurm, no replay of old lines.</summary>
+    internal static RunOptions Scripted(RunOptions options) =>
+        options with { Sync = SyncPolicy.Every(1), Signals = SignalMap.None, SlurmEndTimeEvery = null, ReplayExistingNotifications = false };
+
+    /// <summary>
+    /// Runs the solver on this rank through the real loop: rank 0 starts the services (watcher, journal, status
+    /// page) and sends the script; checkpoints when the solver has them. Collective on several ranks.
+    /// </summary>
+    /// <returns>This rank's result, and rank 0's journal (empty on the other ranks).</returns>
+    internal static (RunResult Result, IReadOnlyList<JournalEntry> Journal) Drive(
+        IIterativeSolver solver, IReadOnlyList<(long Iteration, string Command)> steps, RunOptions options, ICoordinator coordinator, JobLog log, List<(long, double)> residuals)
+    {
+        var isRoot = coordinator.Rank == 0;
+        using var host = isRoot ? ServiceHost.Start(options, log, solver.Name, solver.Commands, coordinator.Size, coordinator.Size == 1 ? "single process (test harness)" : $"{coordinator.Description} (test harness)") : null;
+
+        // As in a job: nobody starts (and may write a checkpoint or fail) before rank 0 has its services.
+        coordinator.Barrier();
+        CheckpointManager? checkpoints = null;
+        if (solver is ICheckpointable checkpointable)
+        {
+            checkpoints = new CheckpointManager(new CheckpointStore(options.CheckpointFolder), checkpointable, coordinator, options.JobName ?? solver.Name, solver.Name, options.CheckpointKeep, log.Write, host?.Live)
+            {
+                ToleranceGivenBy = options.GivenBy("--tolerance"),
+            };
+            checkpoints.Initialize();
+        }
+
+        var scripted = new ScriptedSolver(solver, steps, options.NotificationsFile, host, coordinator, residuals);
+        var result = new ControlLoop(scripted, coordinator, options, host?.Services, null, checkpoints, log.Write).Run();
+        checkpoints?.WaitForPruning();
+        host?.Finish(result, checkpoints is null ? solver.ResultFields : solver.ResultFields.Concat(checkpoints.ResultFields()));
+        return (result, host?.Journal.Snapshot(CommandJournal.Capacity) ?? []);
     }
 }

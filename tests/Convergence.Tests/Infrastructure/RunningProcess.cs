@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Convergence.Mpi;
+using Convergence.Testing;
 
 namespace Convergence.Tests.Infrastructure;
 
@@ -78,24 +79,11 @@ public sealed class RunningProcess : IDisposable
         return Start(MpiLauncher(mpi)[0], [.. MpiLauncher(mpi, ranks).Skip(1), .. command], env);
     }
 
-    /// <summary>
-    /// The launcher command line for <paramref name="ranks"/> ranks: <c>mpirun.mpich -np N</c>, or
-    /// <c>mpirun.openmpi -np N</c> with <c>--oversubscribe</c> past 2 ranks (Open MPI refuses more ranks
-    /// than cores otherwise).
-    /// </summary>
-    public static string[] MpiLauncher(MpiFamily mpi, int ranks = 1)
-    {
-        var np = ranks.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return mpi == MpiFamily.OpenMpi
-            ? ranks > 2 ? ["mpirun.openmpi", "--oversubscribe", "-np", np] : ["mpirun.openmpi", "-np", np]
-            : ["mpirun.mpich", "-np", np];
-    }
+    /// <summary>The launcher command line for <paramref name="ranks"/> ranks (see <see cref="MpiLaunch.Command"/>, which the test kit's multi-rank harness uses too).</summary>
+    public static string[] MpiLauncher(MpiFamily mpi, int ranks = 1) => MpiLaunch.Command(mpi, ranks);
 
-    /// <summary>What the launcher of <paramref name="mpi"/> needs in its environment here: Open MPI refuses root unless told twice.</summary>
-    public static IReadOnlyDictionary<string, string?> MpiEnvironment(MpiFamily mpi) =>
-        mpi == MpiFamily.OpenMpi && Environment.UserName == "root"
-            ? new Dictionary<string, string?> { ["OMPI_ALLOW_RUN_AS_ROOT"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1" }
-            : new Dictionary<string, string?>();
+    /// <summary>What the launcher of <paramref name="mpi"/> needs in its environment here (see <see cref="MpiLaunch.Environment"/>).</summary>
+    public static IReadOnlyDictionary<string, string?> MpiEnvironment(MpiFamily mpi) => MpiLaunch.Environment(mpi);
 
     /// <summary>Starts <c>dotnet <paramref name="dll"/> args…</c>.</summary>
     public static RunningProcess Dotnet(string dll, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null) =>

@@ -84,8 +84,8 @@ public sealed class PackagingTests(PackageFeed feed, ITestOutputHelper output) :
         Assert.Contains("0 Warning(s)", build, StringComparison.Ordinal);
         var tests = feed.Run("test ReactDiff.Tests", project, ["test", "-c", "Release", "--no-build", "-nologo"]);
 
-        // Six tests, two of them on the test kit (Convergence.Testing from the feed): the harness's scripted run included.
-        Assert.Matches(@"Failed:\s+0, Passed:\s+6, Skipped:\s+0", tests);
+        // Seven tests, three of them on the test kit (Convergence.Testing from the feed): the scripted run in one process and the 1- and 3-rank runs under mpirun.mpich included.
+        Assert.Matches(@"Failed:\s+0, Passed:\s+7, Skipped:\s+0", tests);
         var dll = Path.Combine(project, "src", "ReactDiff", "bin", "Release", "net10.0", "ReactDiff.dll");
         var help = feed.Run("ReactDiff --help", project, [dll, "--help"]);
         Assert.Contains("ReactDiff solver options:", help, StringComparison.Ordinal);

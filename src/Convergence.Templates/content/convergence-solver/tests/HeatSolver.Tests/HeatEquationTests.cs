@@ -1,12 +1,16 @@
 using Convergence.Coordination;
 using Convergence.Hosting;
 using Convergence.Journal;
+using Convergence.Mpi;
 using Convergence.Solver;
 using Convergence.Testing;
 
 namespace HeatSolver.Tests;
 
-/// <summary>The solver in one process: the framework's single-process coordinator and the test kit (Convergence.Testing) run the real loop.</summary>
+/// <summary>
+/// The solver in one process (the framework's single-process coordinator and the test kit, Convergence.Testing, run the
+/// real loop) and on 1 and 3 ranks under mpirun (the kit's MpiHarness) for the halo exchange.
+/// </summary>
 public sealed class HeatEquationTests : IDisposable
 {
     private readonly string _service = Path.Combine(Path.GetTempPath(), "HeatSolver.Tests-" + Guid.NewGuid().ToString("N"));
@@ -77,6 +81,27 @@ public sealed class HeatEquationTests : IDisposable
     }
 
     [Fact]
+    public async Task TheHaloExchangeGivesTheSameAnswerOnOneAndOnThreeRanks()
+    {
+        // Real mpirun.mpich jobs (mpirun.openmpi with MpiFamily.OpenMpi), the same script on each: a wrong halo
+        // exchange is right on one rank (no neighbours) and shows only when the grid is split.
+        (long, string)[] script = [(15, "SOURCE 2"), (30, "STOP")];
+        var one = await MpiHarness.RunAsync<SmallGrid>(ranks: 1, MpiFamily.MpichAbi, script);
+        var three = await MpiHarness.RunAsync<SmallGrid>(ranks: 3, MpiFamily.MpichAbi, script);
+
+        Assert.All(three.Ranks, r => Assert.Equal((RunOutcome.Stopped, 30L), (r.Result.Outcome, r.Result.TotalIterations)));
+        Assert.Equal(15, Assert.Single(three.Journal, e => e.Text == "SOURCE 2").AppliedTotalIteration);
+        Assert.Equal(one.Residuals.Count, three.Residuals.Count);
+        for (var i = 0; i < one.Residuals.Count; i++)
+        {
+            // The same residual after every iteration, up to the order in which the ranks' sums are added.
+            Assert.Equal(one.Residuals[i].Residual, three.Residuals[i].Residual, 1e-12 * one.Residuals[i].Residual);
+        }
+
+        Assert.Equal(Number(one.Ranks[0].Field("max_temperature")), Number(three.Ranks[2].Field("max_temperature")), 1e-12);
+    }
+
+    [Fact]
     public void TheSourceCommandIsValidatedAsTheJobValidatesIt()
     {
         var solver = new HeatEquation(new HeatOptions { N = 12 }, 0, 1);
@@ -110,6 +135,15 @@ public sealed class HeatEquationTests : IDisposable
             Directory.Delete(_service, recursive: true);
         }
     }
+
+    /// <summary>Builds each rank's solver in MpiHarness's jobs (each rank is a process of this test assembly).</summary>
+    internal sealed class SmallGrid : IRankSolverFactory
+    {
+        public IIterativeSolver Create(JobSetup setup) =>
+            new HeatEquation(HeatOptions.Table.ParseAll(setup.SolverArguments, new HeatOptions { N = 12 }), setup.Rank, setup.Size);
+    }
+
+    private static double Number(string text) => double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
 
     private static HeatEquation Initialized(HeatOptions options)
     {
