@@ -62,8 +62,20 @@ internal sealed class RankZeroPacer
         }
 
         distance = commandWaiting ? 1 : Math.Min(distance, _events?.IterationsUntilCheckpoint(total) ?? long.MaxValue);
+
+        // A sync falls exactly on the next scheduled iteration, so every rank's stretch ends there.
+        if (_services.Schedule is { IsEmpty: false } schedule)
+        {
+            distance = Math.Min(distance, schedule.IterationsUntilNext(total));
+        }
+
         return (distance, _events?.Decide(total, now, distance) ?? RootEvent.None);
     }
+
+    /// <summary>Whether a scheduled command is due at this sync (rank 0 then raises the command flag). A compare when nothing is scheduled.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool ScheduledDue(long total) =>
+        _services.Schedule is { IsEmpty: false } schedule && schedule.IsDue(total, schedule.UsesClock ? DateTimeOffset.UtcNow : default);
 
     /// <summary>After a sync: hands progress to the status page when it is due (a compare, inlined, when not).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
