@@ -52,7 +52,7 @@ public static class StatusPage
         AppendFigures(sb, s);
         AppendPlot(sb, s);
         AppendControls(sb, s);
-        AppendScheduled(sb, s.Scheduled);
+        AppendScheduled(sb, s.Scheduled, s.Finished);
         AppendChanges(sb, s);
         AppendJournal(sb, s.Journal);
 
@@ -230,7 +230,7 @@ public static class StatusPage
         }
     }
 
-    private static void AppendScheduled(StringBuilder sb, IReadOnlyList<ScheduledCommand> scheduled)
+    private static void AppendScheduled(StringBuilder sb, IReadOnlyList<ScheduledCommand> scheduled, bool finished)
     {
         sb.Append("<section aria-label=\"scheduled\">\n<h2>Scheduled</h2>\n");
         if (scheduled.Count == 0)
@@ -239,13 +239,17 @@ public static class StatusPage
             return;
         }
 
-        sb.Append("<table id=\"scheduled\">\n<thead><tr><th>Id</th><th>Command</th><th>Fires</th><th>Scheduled (UTC)</th></tr></thead>\n<tbody>\n");
+        sb.Append("<table id=\"scheduled\">\n<thead><tr><th>Id</th><th>Command</th><th>Fires</th><th>Scheduled (UTC)</th><th></th></tr></thead>\n<tbody>\n");
         foreach (var c in scheduled)
         {
             sb.Append("<tr data-id=\"").Append(E(c.ClientId)).Append("\"><td class=\"id\">#").Append(E(c.ClientId)).Append("</td>");
             sb.Append("<td class=\"text\">").Append(E(c.Text)).Append("</td>");
             sb.Append("<td class=\"when\">").Append(E(c.When)).Append("</td>");
-            sb.Append("<td>").Append(E(c.ScheduledAt.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture))).Append("</td></tr>\n");
+            sb.Append("<td>").Append(E(c.ScheduledAt.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture))).Append("</td>");
+
+            // The script appends the message's own #id: "CANCEL #s1 #k3x9" withdraws #s1.
+            sb.Append("<td><button type=\"button\" class=\"cancel\" data-control").Append(finished ? " disabled" : string.Empty)
+                .Append(" data-message=\"CANCEL #").Append(E(c.ClientId)).Append("\" title=\"withdraw this scheduled command\">Cancel</button></td></tr>\n");
         }
 
         sb.Append("</tbody>\n</table>\n</section>\n");

@@ -125,7 +125,6 @@ public sealed partial class MpiScheduledCommandTests
         // The record made in the first link is the second's too: the result says how the whole run was steered.
         Assert.Equal("1", result["changes"]);
         Assert.StartsWith("RELAXATION 1 -> 0.8 at iteration ", result["change_1"], StringComparison.Ordinal);
-        Assert.Equal("0.8", result["relaxation"]);
         Assert.Equal(string.Empty, File.ReadAllText(Path.Combine(service, "checkpoints", "schedule.txt")));
     }
 
