@@ -136,6 +136,23 @@ internal sealed class CommandSchedule
         return true;
     }
 
+    /// <summary>
+    /// A periodic checkpoint is due: if it is the last one a <c>STOP after-checkpoints=N</c> waits for, that STOP
+    /// becomes due instead (true), and the STOP's own checkpoint is the one it waited for.
+    /// </summary>
+    public bool StopWithNextCheckpoint()
+    {
+        var index = _entries.FindIndex(e => e is { Trigger: ScheduleTrigger.Checkpoints, Checkpoints: 1 });
+        if (index < 0)
+        {
+            return false;
+        }
+
+        _entries[index] = _entries[index] with { Checkpoints = 0 };
+        Publish();
+        return true;
+    }
+
     /// <summary>A checkpoint was written (any reason): counts down every <c>after-checkpoints</c> schedule.</summary>
     public void CheckpointWritten()
     {
@@ -181,7 +198,7 @@ internal sealed class CommandSchedule
             ScheduleTrigger.Iteration => string.Create(CultureInfo.InvariantCulture, $"at iteration {Iteration}"),
             ScheduleTrigger.Time => $"at {ScheduleSpec.FormatTime(Time)}",
             _ => Checkpoints == 0
-                ? "now (its checkpoints are written)"
+                ? "after its last checkpoint"
                 : string.Create(CultureInfo.InvariantCulture, $"after {Checkpoints} more checkpoint{(Checkpoints == 1 ? string.Empty : "s")}"),
         };
 

@@ -137,6 +137,20 @@ public sealed class ScheduledCommandTests
     }
 
     [Fact]
+    public void TheLastPeriodicCheckpointAStopWaitsFor_BecomesThatStop()
+    {
+        var schedule = new CommandSchedule();
+        Assert.True(schedule.Add(Parse("STOP after-checkpoints=2 #n"), 1, 10, Now).Accepted);
+
+        Assert.False(schedule.StopWithNextCheckpoint());
+        schedule.CheckpointWritten();
+        Assert.True(schedule.StopWithNextCheckpoint());
+        Assert.True(schedule.TryTakeDue(200, Now, out var stop, out var text, out _));
+        Assert.Equal(CommandKind.Stop, stop.Kind);
+        Assert.Equal("STOP (scheduled after its last checkpoint by seq 1, fired)", text);
+    }
+
+    [Fact]
     public void CancelWithdrawsByIdAndAnUnknownIdIsRefusedInOneLine()
     {
         var schedule = new CommandSchedule();

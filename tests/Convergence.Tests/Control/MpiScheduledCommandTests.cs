@@ -128,6 +128,33 @@ public sealed partial class MpiScheduledCommandTests
         Assert.Equal(string.Empty, File.ReadAllText(Path.Combine(service, "checkpoints", "schedule.txt")));
     }
 
+    [Theory]
+    [InlineData("mpich", 3)]
+    [InlineData("openmpi", 1)]
+    public void StopAfterCheckpoints_StopsWithTheLastOfThem(string mpi, int ranks)
+    {
+        var patience = TimeSpan.FromSeconds(ranks == 1 ? 90 : 180);
+        var service = Repo.NewTempFolder($"scheduled-checkpoints-{mpi}-{ranks}");
+        using var job = RunningProcess.MpiRun(Family(mpi), ranks, PoissonJob.Dll, [
+            "--service", service, "--n", "16", "--method", "jacobi", "--tolerance", "1e-30", "--sync", "every:7",
+            "--checkpoint-every", "100", "--slow-ms", "5", "--progress-ms", "100", "--poll-ms", "50", "--status-ms", "200"]);
+        WaitForProgress(job, patience);
+        Notify.Append(Path.Combine(service, "notifications.txt"), "STOP after-checkpoints=2 #n");
+        job.WaitForOutput("note=\"scheduled #n: STOP after 2 more checkpoints\"", patience);
+        var scheduledAt = long.Parse(AppliedLine().Matches(job.Stdout).First(m => m.Groups["id"].Value == "n").Groups["total"].Value, CultureInfo.InvariantCulture);
+
+        Assert.Equal(0, job.WaitForExit(patience));
+
+        // Checkpoints fall on multiples of 100 (none on a multiple of 7): the first after the schedule is written
+        // as usual, the second is the STOP's own, at the same iteration, and there is no third.
+        var expected = ((scheduledAt / 100) + 2) * 100;
+        var result = Notify.ReadResult(service);
+        Assert.Equal("STOPPED", result["outcome"]);
+        Assert.Equal(expected.ToString(CultureInfo.InvariantCulture), result["total_iterations"]);
+        AssertAppliedOnEveryRankAt(job, ranks, "n", expected);
+        Assert.Contains("text=\"STOP (scheduled after its last checkpoint by seq 1, fired)\"", job.Stdout, StringComparison.Ordinal);
+    }
+
     private static string?[] Scheduled(JsonElement status) =>
         status.GetProperty("scheduled").EnumerateArray().Select(e => e.GetProperty("clientId").GetString()).ToArray();
 
