@@ -180,6 +180,10 @@ public sealed partial class PoissonSolver : IIterativeSolver
     public void ApplyCommand(ControlCommand command) => _relaxation = command.Value;
 
     /// <inheritdoc />
+    public string? SettingValue(string commandName) =>
+        commandName == "RELAXATION" ? _relaxation.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : null;
+
+    /// <inheritdoc />
     public void Finish(RunResult result)
     {
         // Collective: every rank is here at the same point, so the halo exchange and reduction are safe.

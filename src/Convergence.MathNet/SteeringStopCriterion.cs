@@ -1,9 +1,11 @@
 using System.Diagnostics;
+using System.Globalization;
 using Convergence.Commands;
 using Convergence.Control;
 using Convergence.Criteria;
 using Convergence.Hosting;
 using Convergence.Intake;
+using Convergence.Journal;
 using Convergence.Solver;
 using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.LinearAlgebra.Solvers;
@@ -236,7 +238,10 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>, ICo
             return;
         }
 
+        var oldTolerance = _tolerance;
         var effect = BuiltInCommands.Apply(pending.Command, pending.Sequence, iteration, this);
+        RecordChange(pending, oldTolerance, effect, iteration);
+
         // The new tolerance is shown before the journal says "applied" (see SyncActions.ApplyNextCommand).
         if (pending.Command.Kind == CommandKind.ChangeTolerance && effect.Declined is null)
         {
@@ -256,6 +261,26 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>, ICo
             _sinceCheck = CommandCheckInterval;
         }
     }
+
+    /// <summary>
+    /// The record of changes (<see cref="ChangeRecord"/>): the tolerance old → new; a custom command with the value
+    /// this run last set as the old one (a MathNet problem has no <c>SettingValue</c>) and its argument as the new.
+    /// </summary>
+    private void RecordChange(PendingCommand pending, double oldTolerance, CommandEffect effect, int iteration)
+    {
+        var command = pending.Command;
+        if (effect.Declined is not null || command.Kind is not (CommandKind.ChangeTolerance or CommandKind.Custom))
+        {
+            return;
+        }
+
+        var (setting, old, now) = command.Kind == CommandKind.ChangeTolerance
+            ? ("tolerance", Invariant(oldTolerance), Invariant(_tolerance))
+            : (command.Name, null, command.Arguments);
+        _host!.Live.Changes.Add(setting, old, now, iteration, iteration, DateTimeOffset.UtcNow, command.ClientId, pending.Sequence);
+    }
+
+    private static string Invariant(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     double ICommandTarget.Tolerance
     {

@@ -27,4 +27,13 @@ public enum CommandKind
 
     /// <summary>A command the solver registered (<see cref="ControlCommand.Name"/>).</summary>
     Custom = 7,
+
+    /// <summary>
+    /// Schedule a <c>STOP</c> or <c>CHECKPOINT</c> (<see cref="ControlCommand.Name"/>) for later; its
+    /// <see cref="ControlCommand.Arguments"/> are a <see cref="ScheduleSpec"/> (<c>at=5000</c>, <c>at=+30m</c>, <c>after-checkpoints=2</c>).
+    /// </summary>
+    Schedule = 8,
+
+    /// <summary>Withdraw a scheduled command; <see cref="ControlCommand.Arguments"/> is its <c>#id</c> without the <c>#</c>.</summary>
+    Cancel = 9,
 }

@@ -21,7 +21,7 @@ public sealed class CommandParser
     /// <summary>The longest <c>#id</c>.</summary>
     public const int MaxClientIdLength = 32;
 
-    private static readonly string[] BuiltInNames = ["ABORT", "STOP", "RESTART", "CHECKPOINT", "CHANGE_TOLERANCE"];
+    private static readonly string[] BuiltInNames = ["ABORT", "STOP", "RESTART", "CHECKPOINT", "CHANGE_TOLERANCE", "CANCEL"];
 
     private readonly Dictionary<string, CustomCommand> _custom;
     private readonly int _maxLineLength;
@@ -154,9 +154,11 @@ public sealed class CommandParser
             case "ABORT":
                 return NoArguments(CommandKind.Abort, name, arguments, clientId);
             case "STOP":
-                return NoArguments(CommandKind.Stop, name, arguments, clientId);
+                return arguments.Length == 0 ? Accept(CommandKind.Stop, 0, name, arguments, clientId) : Scheduled(name, arguments, clientId, allowCheckpointCount: true);
             case "CHECKPOINT":
-                return NoArguments(CommandKind.Checkpoint, name, arguments, clientId);
+                return arguments.Length == 0 ? Accept(CommandKind.Checkpoint, 0, name, arguments, clientId) : Scheduled(name, arguments, clientId, allowCheckpointCount: false);
+            case "CANCEL":
+                return Cancel(arguments, clientId);
             case "RESTART":
                 if (arguments.Length == 0)
                 {
@@ -215,6 +217,39 @@ public sealed class CommandParser
         }
 
         return ParseResult.Reject($"unknown command '{Shorten(name)}'; known: {_knownList}", clientId);
+    }
+
+    /// <summary><c>STOP at=…</c>, <c>CHECKPOINT at=…</c>: a <see cref="CommandKind.Schedule"/> whose arguments are the canonical spec.</summary>
+    private static ParseResult Scheduled(string name, string arguments, string? clientId, bool allowCheckpointCount)
+    {
+        if (!ScheduleSpec.TryParse(arguments, allowCheckpointCount, out var spec, out var error))
+        {
+            return ParseResult.Reject($"{name} {error}", clientId);
+        }
+
+        var value = spec!.Trigger switch
+        {
+            ScheduleTrigger.Iteration => spec.Iteration,
+            ScheduleTrigger.Checkpoints => spec.Checkpoints,
+            _ => 0,
+        };
+        return Accept(CommandKind.Schedule, value, name, spec.Canonical, clientId);
+    }
+
+    /// <summary>
+    /// <c>CANCEL #id</c> names the scheduled command by its <c>#id</c>, which the general grammar would take for
+    /// this message's own: here the last <c>#id</c> is the target, or with two the first is (<c>CANCEL #s1 #c1</c>).
+    /// </summary>
+    private static ParseResult Cancel(string arguments, string? clientId)
+    {
+        var (target, ownId) = arguments.Length == 0 ? (clientId, (string?)null) : (arguments.TrimStart('#'), clientId);
+        if (target is null || target.Length == 0 || target.Length > MaxClientIdLength || !IsIdentifier(target))
+        {
+            return ParseResult.Reject(
+                $"CANCEL needs the #id of a scheduled command (CANCEL #stop-at-5000), got '{Shorten(arguments.Length == 0 ? "#" + clientId : arguments)}'", ownId);
+        }
+
+        return Accept(CommandKind.Cancel, 0, "CANCEL", target, ownId);
     }
 
     private static ParseResult NoArguments(CommandKind kind, string name, string arguments, string? clientId) =>

@@ -59,6 +59,9 @@ internal static class BuiltInCommands
 
                 target.ApplyCustom(command);
                 return CommandEffect.Applied(null);
+            case CommandKind.Schedule or CommandKind.Cancel:
+                // The control loop takes these in before it comes here; other loops have no schedule.
+                return Unavailable(command, "scheduled commands need the framework's control loop");
             default:
                 throw new InvalidOperationException($"Command of unknown kind {(int)command.Kind}: do all ranks run the same version?");
         }

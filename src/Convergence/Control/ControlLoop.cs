@@ -228,8 +228,7 @@ public sealed class ControlLoop
         _header.Begin(GlobalResidual.HeaderPart(norm, local), _events?.TakeSignals() ?? LoopSignals.None);
         if (_pacer is not null)
         {
-            var waiting = _services!.Intake is { IsEmpty: false };
-            var (distance, rootEvent) = _pacer.Plan(state.TotalIterations, waiting);
+            var (waiting, distance, rootEvent) = _pacer.PlanSync(state.TotalIterations, _services!.Intake is { IsEmpty: false });
             _header.SetRoot(waiting, distance, rootEvent);
         }
 

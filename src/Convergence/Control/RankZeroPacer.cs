@@ -62,8 +62,38 @@ internal sealed class RankZeroPacer
         }
 
         distance = commandWaiting ? 1 : Math.Min(distance, _events?.IterationsUntilCheckpoint(total) ?? long.MaxValue);
+
+        // A sync falls exactly on the next scheduled iteration, so every rank's stretch ends there.
+        if (_services.Schedule is { IsEmpty: false } schedule)
+        {
+            distance = Math.Min(distance, schedule.IterationsUntilNext(total));
+        }
+
         return (distance, _events?.Decide(total, now, distance) ?? RootEvent.None);
     }
+
+    /// <summary>
+    /// At a sync, with <see cref="Plan"/>: whether a command is to be sent (one waits in the intake, or a scheduled
+    /// one is due), the distance to the next sync and what is due. A periodic checkpoint that is the last one a
+    /// <c>STOP after-checkpoints=N</c> waits for becomes that STOP (which writes it): the run stops with it,
+    /// not one sync later with a second checkpoint.
+    /// </summary>
+    public (bool CommandWaiting, long Distance, RootEvent Event) PlanSync(long total, bool commandWaiting)
+    {
+        commandWaiting |= ScheduledDue(total);
+        var (distance, rootEvent) = Plan(total, commandWaiting);
+        if (rootEvent == RootEvent.Checkpoint && !commandWaiting && _services.Schedule is { IsEmpty: false } schedule && schedule.StopWithNextCheckpoint())
+        {
+            return (true, 1, RootEvent.None);
+        }
+
+        return (commandWaiting, distance, rootEvent);
+    }
+
+    /// <summary>Whether a scheduled command is due at this sync (rank 0 then raises the command flag). A compare when nothing is scheduled.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool ScheduledDue(long total) =>
+        _services.Schedule is { IsEmpty: false } schedule && schedule.IsDue(total, schedule.UsesClock ? DateTimeOffset.UtcNow : default);
 
     /// <summary>After a sync: hands progress to the status page when it is due (a compare, inlined, when not).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

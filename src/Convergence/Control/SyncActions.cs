@@ -43,6 +43,7 @@ internal sealed class SyncActions : ICommandTarget
 
         var started = Stopwatch.GetTimestamp();
         var note = _checkpoints.Write(_state, reason);
+        _services?.Schedule?.CheckpointWritten();
         var now = Stopwatch.GetTimestamp();
         _pacer?.CheckpointTook(now - started, _state.TotalIterations, now);
         return note;
@@ -70,14 +71,28 @@ internal sealed class SyncActions : ICommandTarget
     public CommandEffect ApplyNextCommand()
     {
         var packet = default(CommandPacket);
-        if (_services?.Intake is { } intake && intake.TryDequeue(out var pending))
+        var (iteration, total) = (_state.Iteration, _state.TotalIterations);
+
+        // A scheduled command due now goes first: it fires at exactly its iteration, ahead of waiting messages.
+        if (_services?.Schedule is { IsEmpty: false } schedule
+            && schedule.TryTakeDue(total, DateTimeOffset.UtcNow, out var fired, out var firedText, out var scheduledSequence))
+        {
+            packet = CommandPacket.From(fired, _services.Journal.Fired(fired, firedText, scheduledSequence));
+        }
+        else if (_services?.Intake is { } intake && intake.TryDequeue(out var pending))
         {
             packet = CommandPacket.From(pending.Command, pending.Sequence);
         }
 
         _coordinator.Broadcast(ref packet);
         var command = packet.ToCommand();
-        var (iteration, total) = (_state.Iteration, _state.TotalIterations);
+        if (command.Kind is CommandKind.Schedule or CommandKind.Cancel)
+        {
+            // Rank 0's business only: the schedule lives there, and fires through a later broadcast.
+            return TakeSchedule(command, packet.Sequence, iteration, total);
+        }
+
+        var oldSetting = _services is null ? null : SettingBefore(command);
         var effect = BuiltInCommands.Apply(command, packet.Sequence, iteration, this);
         if (command.Kind == CommandKind.None)
         {
@@ -93,6 +108,11 @@ internal sealed class SyncActions : ICommandTarget
                 _services.Live.RecordTolerance(_state.Tolerance);
             }
 
+            if (effect.Declined is null && oldSetting is { } setting)
+            {
+                RecordChange(command, packet.Sequence, setting, iteration, total);
+            }
+
             effect.Record(_services.Journal, packet.Sequence, iteration, total);
         }
         else if (effect.Declined is null)
@@ -102,6 +122,48 @@ internal sealed class SyncActions : ICommandTarget
 
         return effect;
     }
+
+    /// <summary>Rank 0: a schedule or a withdrawal, acknowledged (or refused with the reason) in the journal.</summary>
+    private CommandEffect TakeSchedule(ControlCommand command, long sequence, long iteration, long total)
+    {
+        if (_services is null)
+        {
+            return CommandEffect.Applied(null);
+        }
+
+        if (_services.Schedule is not { } schedule)
+        {
+            var refused = CommandEffect.Refused($"{command}: scheduled commands are not available in this loop");
+            refused.Record(_services.Journal, sequence, iteration, total);
+            return refused;
+        }
+
+        var (accepted, note) = command.Kind == CommandKind.Schedule
+            ? schedule.Add(command, sequence, total, DateTimeOffset.UtcNow)
+            : schedule.Cancel(command.Arguments);
+        var effect = accepted ? CommandEffect.Applied(note) : CommandEffect.Refused(note);
+        effect.Record(_services.Journal, sequence, iteration, total);
+        return effect;
+    }
+
+    /// <summary>Rank 0: the setting a command changes and its value now, before the command is applied; null for a command that changes none.</summary>
+    private (string Setting, string? Value)? SettingBefore(ControlCommand command) => command.Kind switch
+    {
+        CommandKind.ChangeTolerance => ("tolerance", Invariant(_state.Tolerance)),
+        CommandKind.Custom => (command.Name, _solver.SettingValue(command.Name)),
+        _ => null,
+    };
+
+    /// <summary>Rank 0: the change record gets old → new (the solver's value after the command, else the argument).</summary>
+    private void RecordChange(ControlCommand command, long sequence, (string Setting, string? Value) before, long iteration, long total)
+    {
+        var after = command.Kind == CommandKind.ChangeTolerance
+            ? Invariant(_state.Tolerance)
+            : _solver.SettingValue(command.Name) ?? command.Arguments;
+        _services!.Live.Changes.Add(before.Setting, before.Value, after, iteration, total, DateTimeOffset.UtcNow, command.ClientId, sequence);
+    }
+
+    private static string Invariant(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 
     double ICommandTarget.Tolerance
     {

@@ -64,7 +64,13 @@ public sealed class JobRunner
             var hosts = RankHosts.Gather(_coordinator);
             if (isRoot)
             {
-                host = ServiceHost.Start(_options, _log, _solver.Name, _solver.Commands, _coordinator.Size, _coordinator.Description, ContinueReadingAt(), CarriedFromPreviousLink());
+                // Beside the checkpoints (a solver with none cannot resume): the schedule and the record of changes.
+                var steering = _solver is ICheckpointable ? new SteeringFiles(_options.CheckpointFolder, _log.Write) : null;
+                var record = new Journal.ChangeRecord();
+                var scheduled = steering?.Start(_options.Resume, record) ?? [];
+                host = ServiceHost.Start(_options, _log, _solver.Name, _solver.Commands, _coordinator.Size, _coordinator.Description, ContinueReadingAt(), [.. scheduled, .. CarriedFromPreviousLink()]);
+                host.Live.Changes.Load(record.ToJson());
+                steering?.Follow(host.Schedule, host.Live.Changes);
                 host.UseHosts(hosts);
                 LogChainStart();
             }

@@ -55,6 +55,7 @@ public sealed class ServiceHost : IDisposable
         Journal = journal;
         Live = live;
         _reporter = reporter;
+        Schedule.Changed = schedule => live.Scheduled = schedule.List;
     }
 
     /// <summary>The name on the status page and in the result.</summary>
@@ -73,7 +74,10 @@ public sealed class ServiceHost : IDisposable
     public NotificationPosition? FinalNotificationPosition { get; private set; }
 
     /// <summary>The same services as the <see cref="ControlLoop"/> takes them.</summary>
-    public RankZeroServices Services => new(Intake, Journal, Live);
+    public RankZeroServices Services => new(Intake, Journal, Live) { Schedule = Schedule };
+
+    /// <summary>Scheduled commands (<c>STOP at=5000</c>); the control loop fires them, the page lists them.</summary>
+    internal CommandSchedule Schedule { get; } = new();
 
     /// <summary>
     /// Writes the placeholder result, logs the start lines, and starts the watcher and the reporter.
@@ -229,7 +233,9 @@ public sealed class ServiceHost : IDisposable
         _reporter?.StopAndWriteFinal();
         try
         {
-            ResultFile.Write(_options.ResultFile, ResultFile.FormatResult(JobName, _ranks, result, extraResultFields));
+            // The record of changes last: a finished run says how it was steered after what it computed.
+            var fields = (extraResultFields ?? []).Concat(Live.Changes.ResultFields());
+            ResultFile.Write(_options.ResultFile, ResultFile.FormatResult(JobName, _ranks, result, fields));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

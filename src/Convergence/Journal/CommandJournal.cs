@@ -84,6 +84,23 @@ public sealed class CommandJournal
     }
 
     /// <summary>
+    /// Records a scheduled command that fires now (its schedule was acknowledged earlier under its own sequence):
+    /// a new entry under <paramref name="command"/>'s <c>#id</c>, to be marked applied like any other; returns its sequence.
+    /// </summary>
+    public long Fired(ControlCommand command, string text, long scheduledSequence)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var entry = Add(text, command.ClientId, JournalState.Received, null);
+        lock (_gate)
+        {
+            _waiting[entry.Sequence] = (entry.ClientId, entry.Text);
+        }
+
+        _log?.Invoke(FormattableString.Invariant($"command fired seq={entry.Sequence} id={Id(entry.ClientId)} scheduled-seq={scheduledSequence} text=\"{Quote(entry.Text)}\""));
+        return entry.Sequence;
+    }
+
+    /// <summary>
     /// True when the next <see cref="Rejected"/> will be recorded in full; when false, a caller may pass a
     /// cheap placeholder text, since only the reason is counted.
     /// </summary>

@@ -49,6 +49,15 @@ public interface IIterativeSolver
     /// </summary>
     IEnumerable<(string Key, string Value)> ResultFields => [];
 
+    /// <summary>
+    /// The current value of the setting that the custom command <paramref name="commandName"/> changes, as text
+    /// (e.g. <c>1.5</c> for <c>RELAXATION</c>); null when the solver does not report it. Rank 0 asks just before
+    /// and just after <see cref="ApplyCommand"/>, so the record of changes shows old → new; without it the old
+    /// value is the one this run last set (or "not reported" before the first change) and the new one the argument.
+    /// Must not communicate or change anything.
+    /// </summary>
+    string? SettingValue(string commandName) => null;
+
     /// <summary>Applies a custom command on every rank at the same boundary; it was validated on rank 0.</summary>
     void ApplyCommand(ControlCommand command) =>
         throw new NotSupportedException($"Solver '{Name}' registered '{command.Name}' but does not apply it.");

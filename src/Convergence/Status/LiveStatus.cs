@@ -27,6 +27,7 @@ public sealed class LiveStatus
     private string? _lastCheckpoint;
     private string? _warning;
     private IReadOnlyList<NodeRanks> _nodes = [];
+    private IReadOnlyList<ScheduledCommand> _scheduled = [];
 
     /// <summary>Creates the hand-over for one job.</summary>
     public LiveStatus(string jobName, string solverName, int ranks, double tolerance, IReadOnlyList<CustomCommand> customCommands, CommandJournal journal)
@@ -78,6 +79,31 @@ public sealed class LiveStatus
 
     /// <summary>Changes whenever anything shown changes.</summary>
     public long Version { get; private set; }
+
+    /// <summary>Every applied change of a steerable setting in the run (shown, and written to the result).</summary>
+    public ChangeRecord Changes { get; } = new();
+
+    /// <summary>The scheduled commands waiting to fire, as rank 0's schedule last published them.</summary>
+    public IReadOnlyList<ScheduledCommand> Scheduled
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _scheduled;
+            }
+        }
+
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            lock (_gate)
+            {
+                _scheduled = value;
+                Version++;
+            }
+        }
+    }
 
     /// <summary>Records the state at a sync boundary. Allocation-free.</summary>
     public void Record(long iteration, long totalIterations, double residual, double tolerance)
@@ -203,6 +229,10 @@ public sealed class LiveStatus
                 IterationsPerSecond = iterationsPerSecond,
                 History = history,
                 Journal = Journal.Snapshot(),
+                Scheduled = _scheduled,
+                Changes = Changes.Recent(),
+                ChangeSummaries = Changes.Summaries(),
+                ChangeCount = Changes.Count,
                 CustomCommands = CustomCommands,
                 Message = _message,
                 LastCheckpoint = _lastCheckpoint,

@@ -85,6 +85,38 @@ public static class StatusJson
             }
 
             w.WriteEndArray();
+            w.WriteStartArray("scheduled");
+            foreach (var c in s.Scheduled)
+            {
+                w.WriteStartObject();
+                w.WriteString("clientId", c.ClientId);
+                w.WriteNumber("sequence", c.Sequence);
+                w.WriteString("command", c.Command);
+                w.WriteString("text", c.Text);
+                w.WriteString("when", c.When);
+                w.WriteString("scheduledAt", c.ScheduledAt);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("changeCount", s.ChangeCount);
+            w.WriteStartArray("changeSummaries");
+            foreach (var c in s.ChangeSummaries)
+            {
+                w.WriteStartObject();
+                w.WriteString("setting", c.Setting);
+                w.WriteNumber("count", c.Count);
+                NullableString(w, "firstOld", c.FirstOldValue);
+                w.WriteString("lastNew", c.LastNewValue);
+                w.WriteNumber("firstTotalIteration", c.FirstTotalIteration);
+                w.WriteNumber("lastTotalIteration", c.LastTotalIteration);
+                w.WriteString("firstAt", c.FirstAt);
+                w.WriteString("lastAt", c.LastAt);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            Journal.ChangeRecord.WriteChanges(w, "changes", s.Changes);
             w.WriteEndObject();
         }
 

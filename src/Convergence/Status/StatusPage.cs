@@ -52,6 +52,8 @@ public static class StatusPage
         AppendFigures(sb, s);
         AppendPlot(sb, s);
         AppendControls(sb, s);
+        AppendScheduled(sb, s.Scheduled, s.Finished);
+        AppendChanges(sb, s);
         AppendJournal(sb, s.Journal);
 
         sb.Append("<footer>Updated ").Append(E(s.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)))
@@ -226,6 +228,61 @@ public static class StatusPage
                 sb.Append(" placeholder=\"").Append(E(number.Range.Length == 0 ? number.Expected : number.Range)).Append('"').Append(disabled).Append(">\n");
                 return;
         }
+    }
+
+    private static void AppendScheduled(StringBuilder sb, IReadOnlyList<ScheduledCommand> scheduled, bool finished)
+    {
+        sb.Append("<section aria-label=\"scheduled\">\n<h2>Scheduled</h2>\n");
+        if (scheduled.Count == 0)
+        {
+            sb.Append("<p id=\"scheduled-empty\" class=\"sub\">Nothing scheduled. Send <code>STOP at=ITERATION</code>, <code>STOP at=+2h</code>, <code>CHECKPOINT at=ITERATION</code> or <code>STOP after-checkpoints=N</code>; <code>CANCEL #id</code> withdraws one.</p>\n</section>\n");
+            return;
+        }
+
+        sb.Append("<table id=\"scheduled\">\n<thead><tr><th>Id</th><th>Command</th><th>Fires</th><th>Scheduled (UTC)</th><th></th></tr></thead>\n<tbody>\n");
+        foreach (var c in scheduled)
+        {
+            sb.Append("<tr data-id=\"").Append(E(c.ClientId)).Append("\"><td class=\"id\">#").Append(E(c.ClientId)).Append("</td>");
+            sb.Append("<td class=\"text\">").Append(E(c.Text)).Append("</td>");
+            sb.Append("<td class=\"when\">").Append(E(c.When)).Append("</td>");
+            sb.Append("<td>").Append(E(c.ScheduledAt.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture))).Append("</td>");
+
+            // The script appends the message's own #id: "CANCEL #s1 #k3x9" withdraws #s1.
+            sb.Append("<td><button type=\"button\" class=\"cancel\" data-control").Append(finished ? " disabled" : string.Empty)
+                .Append(" data-message=\"CANCEL #").Append(E(c.ClientId)).Append("\" title=\"withdraw this scheduled command\">Cancel</button></td></tr>\n");
+        }
+
+        sb.Append("</tbody>\n</table>\n</section>\n");
+    }
+
+    private static void AppendChanges(StringBuilder sb, StatusSnapshot s)
+    {
+        if (s.ChangeCount == 0)
+        {
+            return;
+        }
+
+        sb.Append(CultureInfo.InvariantCulture, $"<section aria-label=\"changes\">\n<h2>Changes of settings ({s.ChangeCount})</h2>\n");
+        foreach (var summary in s.ChangeSummaries)
+        {
+            sb.Append("<p class=\"sub change-summary\">").Append(E(Journal.ChangeRecord.Describe(summary))).Append("</p>\n");
+        }
+
+        sb.Append("<table id=\"changes\">\n<thead><tr><th>Setting</th><th>Old</th><th>New</th><th>Iteration</th><th>Total</th><th>At (UTC)</th><th>Id</th></tr></thead>\n<tbody>\n");
+
+        // Newest first, as the journal.
+        for (var i = s.Changes.Count - 1; i >= 0; i--)
+        {
+            var c = s.Changes[i];
+            sb.Append("<tr><td class=\"setting\">").Append(E(c.Setting)).Append("</td>");
+            sb.Append("<td class=\"old\">").Append(E(c.OldValue ?? "?")).Append("</td>");
+            sb.Append("<td class=\"new\">").Append(E(c.NewValue)).Append("</td>");
+            sb.Append(CultureInfo.InvariantCulture, $"<td>{c.Iteration}</td><td>{c.TotalIteration}</td>");
+            sb.Append("<td>").Append(E(c.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture))).Append("</td>");
+            sb.Append("<td class=\"id\">").Append(c.ClientId is null ? "—" : "#" + E(c.ClientId)).Append("</td></tr>\n");
+        }
+
+        sb.Append("</tbody>\n</table>\n</section>\n");
     }
 
     private static void AppendJournal(StringBuilder sb, IReadOnlyList<JournalEntry> journal)

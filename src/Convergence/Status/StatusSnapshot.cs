@@ -54,6 +54,18 @@ public sealed record StatusSnapshot
     /// <summary>The newest journal entries, oldest first.</summary>
     public required IReadOnlyList<JournalEntry> Journal { get; init; }
 
+    /// <summary>Scheduled commands waiting to fire (<c>STOP at=5000</c>), soonest iteration first.</summary>
+    public IReadOnlyList<ScheduledCommand> Scheduled { get; init; } = [];
+
+    /// <summary>The newest applied changes of steerable settings, oldest first (<see cref="ChangeRecord"/>).</summary>
+    public IReadOnlyList<ParameterChange> Changes { get; init; } = [];
+
+    /// <summary>Older changes folded per setting, when the run made more than <see cref="ChangeRecord.Capacity"/>.</summary>
+    public IReadOnlyList<ChangeSummary> ChangeSummaries { get; init; } = [];
+
+    /// <summary>Every applied change of the run, summarised ones included.</summary>
+    public long ChangeCount { get; init; }
+
     /// <summary>The solver's own commands, each of which gets a control.</summary>
     public required IReadOnlyList<CustomCommand> CustomCommands { get; init; }
 

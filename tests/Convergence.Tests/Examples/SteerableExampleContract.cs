@@ -69,6 +69,19 @@ public abstract class SteerableExampleContract : IDisposable
     }
 
     [Fact]
+    public void AChangeOfTolerance_IsInTheResultsRecordOfChanges()
+    {
+        using var job = StartListening(LongRun);
+        Notify.Append(Notifications, "CHANGE_TOLERANCE 1e-30 #t1\nSTOP");
+
+        Assert.Equal(0, job.WaitForExit(Timeout));
+        var result = Notify.ReadResult(Service);
+        Assert.Equal("STOPPED", result["outcome"]);
+        Assert.Equal("1", result["changes"]);
+        Assert.Matches(@"^tolerance \S+ -> 1E-30 at iteration \d+ \(total \d+\) \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ #t1$", result["change_1"]);
+    }
+
+    [Fact]
     public void BadOption_IsAOneLineError_WithExitCode2()
     {
         var (arguments, error) = BadOption;
