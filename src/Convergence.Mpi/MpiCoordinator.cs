@@ -12,7 +12,7 @@ namespace Convergence.Mpi;
 /// Collectives follow MPI semantics: every rank calls them in the same order. Call only from the main
 /// thread (MPI is initialised funneled). Every return code is checked (<see cref="MpiException"/>).
 /// </remarks>
-public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
+public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint, IIdleReduction
 {
     private readonly MpiBinding _mpi;
 
@@ -59,6 +59,29 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
         fixed (double* p = values)
         {
             _mpi.AllreduceSumInPlace(p, values.Length);
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// <c>MPI_Iallreduce</c>, then <c>MPI_Test</c> and a sleep until it completes: the test also drives the
+    /// library's progress, so the reduction completes within one <paramref name="pollInterval"/> of the last rank's arrival.
+    /// </remarks>
+    public void AllreduceSumIdle(Span<double> values, TimeSpan pollInterval, Action? betweenTests)
+    {
+        if (values.IsEmpty)
+        {
+            return;
+        }
+
+        fixed (double* p = values)
+        {
+            var request = _mpi.StartAllreduceSumInPlace(p, values.Length);
+            while (!_mpi.Test(ref request))
+            {
+                Thread.Sleep(pollInterval);
+                betweenTests?.Invoke();
+            }
         }
     }
 

@@ -27,4 +27,10 @@ public enum CommandKind
 
     /// <summary>A command the solver registered (<see cref="ControlCommand.Name"/>).</summary>
     Custom = 7,
+
+    /// <summary>Hold every rank at this iteration until <c>RESUME</c> (or for <see cref="ControlCommand.Value"/> seconds when positive).</summary>
+    Pause = 8,
+
+    /// <summary>End a pause: every rank goes on from the iteration where it paused.</summary>
+    Resume = 9,
 }

@@ -27,6 +27,7 @@ public sealed class LiveStatus
     private string? _lastCheckpoint;
     private string? _warning;
     private IReadOnlyList<NodeRanks> _nodes = [];
+    private PauseInfo? _pause;
 
     /// <summary>Creates the hand-over for one job.</summary>
     public LiveStatus(string jobName, string solverName, int ranks, double tolerance, IReadOnlyList<CustomCommand> customCommands, CommandJournal journal)
@@ -112,6 +113,36 @@ public sealed class LiveStatus
         }
     }
 
+    /// <summary>The loop paused (or, paused already, got a new end): the page shows it until <see cref="RecordResume"/>.</summary>
+    public void RecordPause(long iteration, DateTimeOffset since, DateTimeOffset? resumesAt)
+    {
+        lock (_gate)
+        {
+            _pause = new PauseInfo(iteration, since, resumesAt);
+            if (_state is JobState.Starting or JobState.Running)
+            {
+                _state = JobState.Paused;
+            }
+
+            Version++;
+        }
+    }
+
+    /// <summary>The loop goes on after a pause.</summary>
+    public void RecordResume()
+    {
+        lock (_gate)
+        {
+            _pause = null;
+            if (_state == JobState.Paused)
+            {
+                _state = JobState.Running;
+            }
+
+            Version++;
+        }
+    }
+
     /// <summary>Records a restart: the next history point is marked.</summary>
     public void RecordRestart(int restarts)
     {
@@ -165,6 +196,7 @@ public sealed class LiveStatus
         lock (_gate)
         {
             _state = state;
+            _pause = null;
             _message = message;
             _iteration = iteration;
             _total = totalIterations;
@@ -207,11 +239,12 @@ public sealed class LiveStatus
                 Message = _message,
                 LastCheckpoint = _lastCheckpoint,
                 Warning = _warning,
+                Pause = _pause,
                 UpdatedAt = DateTimeOffset.UtcNow,
             };
         }
 
-        var eta = snapshot.Finished || snapshot.Warning is not null ? null : ConvergenceEstimate.TimeToTolerance(history, snapshot.Tolerance);
+        var eta = snapshot.Finished || snapshot.Warning is not null || snapshot.Pause is not null ? null : ConvergenceEstimate.TimeToTolerance(history, snapshot.Tolerance);
         return snapshot with
         {
             EstimatedTimeToTolerance = eta,
