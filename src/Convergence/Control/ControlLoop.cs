@@ -50,6 +50,7 @@ public sealed class ControlLoop
     // going down): the library may still write into it, so it is memory that never moves.
     private readonly double[] _idleSlots = GC.AllocateArray<double>(SyncHeader.Length, pinned: true);
     private ResidualNorm _norm;
+    private readonly RankActivity _activity;
 
     /// <summary>Prepares the loop.</summary>
     /// <param name="solver">This rank's share of the problem.</param>
@@ -62,6 +63,7 @@ public sealed class ControlLoop
     /// On ranks other than 0: gets <c>command applied seq=N id=ID iteration=I total=T</c> for every command
     /// applied (rank 0's journal writes the same line with the text). Ignored on rank 0.
     /// </param>
+    /// <param name="activity">Where this rank shows the iteration it works on, for the stall watchdog; null for none.</param>
     public ControlLoop(
         IIterativeSolver solver,
         ICoordinator coordinator,
@@ -69,8 +71,10 @@ public sealed class ControlLoop
         RankZeroServices? services,
         ILoopEvents? events = null,
         ICheckpointHandler? checkpoints = null,
-        Action<string>? rankLog = null)
+        Action<string>? rankLog = null,
+        RankActivity? activity = null)
     {
+        _activity = activity ?? new RankActivity();
         (_solver, _coordinator, _options) = (solver ?? throw new ArgumentNullException(nameof(solver)),
             coordinator ?? throw new ArgumentNullException(nameof(coordinator)), options ?? throw new ArgumentNullException(nameof(options)));
         _services = coordinator.Rank == 0 ? services : null;
@@ -224,8 +228,11 @@ public sealed class ControlLoop
     {
         var (iteration, total, residual, tolerance, maxIterations) = (state.Iteration, state.TotalIterations, state.Residual, state.Tolerance, _options.MaxIterations);
         var reachedSync = false;
+        var activity = _activity;
         while (true)
         {
+            // One store: the stall watchdog's view of where this rank is (a background thread reads it).
+            activity.Starting(total + 1);
             local = _solver.Iterate();
             iteration++;
             total++;
@@ -284,6 +291,9 @@ public sealed class ControlLoop
         if (_services is not null)
         {
             var roundEnd = Stopwatch.GetTimestamp() + (long)(PausedRound.TotalSeconds * Stopwatch.Frequency);
+
+            // Waiting for the user, not stuck: the stall watchdog must not blame rank 0 for a pause.
+            _activity.EnterWait();
             while (true)
             {
                 var now = Stopwatch.GetTimestamp();
@@ -307,6 +317,8 @@ public sealed class ControlLoop
                 Thread.Sleep(PausedPoll);
                 _events?.ThrowIfFailed();
             }
+
+            _activity.LeaveWait();
         }
 
         _header.Begin(0, _events?.TakeSignals() ?? LoopSignals.None);

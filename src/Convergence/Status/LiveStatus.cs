@@ -28,6 +28,7 @@ public sealed class LiveStatus
     private string? _warning;
     private IReadOnlyList<NodeRanks> _nodes = [];
     private PauseInfo? _pause;
+    private string? _stall;
 
     /// <summary>Creates the hand-over for one job.</summary>
     public LiveStatus(string jobName, string solverName, int ranks, double tolerance, IReadOnlyList<CustomCommand> customCommands, CommandJournal journal)
@@ -143,6 +144,19 @@ public sealed class LiveStatus
         }
     }
 
+    /// <summary>The stall watchdog's line ("rank 2 on host n3 has not finished iteration 4,711 for 3 min 10 s"), or null when no rank is behind.</summary>
+    public void RecordStall(string? stall)
+    {
+        lock (_gate)
+        {
+            if (_stall != stall)
+            {
+                _stall = stall;
+                Version++;
+            }
+        }
+    }
+
     /// <summary>Records a restart: the next history point is marked.</summary>
     public void RecordRestart(int restarts)
     {
@@ -240,6 +254,7 @@ public sealed class LiveStatus
                 LastCheckpoint = _lastCheckpoint,
                 Warning = _warning,
                 Pause = _pause,
+                Stall = _stall,
                 UpdatedAt = DateTimeOffset.UtcNow,
             };
         }

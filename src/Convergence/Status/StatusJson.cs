@@ -87,6 +87,7 @@ public static class StatusJson
                 w.WriteNull("paused");
             }
 
+            NullableString(w, "stall", s.Stall);
             NullableString(w, "message", s.Message);
             NullableString(w, "lastCheckpoint", s.LastCheckpoint);
             w.WriteString("updatedAt", s.UpdatedAt);

@@ -104,6 +104,11 @@ public static class StatusPage
             sb.Append("<p id=\"warning\" role=\"alert\">").Append(E(s.Warning)).Append("</p>\n");
         }
 
+        if (!s.Finished && !string.IsNullOrEmpty(s.Stall))
+        {
+            sb.Append("<p id=\"stall\" role=\"alert\">").Append(E(s.Stall)).Append("</p>\n");
+        }
+
         if (!s.Finished && s.Pause is { } pause)
         {
             sb.Append("<p id=\"paused\" role=\"status\">").Append(E(StatusText.Paused(pause))).Append("</p>\n");

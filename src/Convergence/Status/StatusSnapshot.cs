@@ -69,6 +69,9 @@ public sealed record StatusSnapshot
     /// <summary>Where and since when the job is paused (<c>PAUSE</c>); null while it runs.</summary>
     public PauseInfo? Pause { get; init; }
 
+    /// <summary>The stall watchdog's line naming a rank that is behind the others; null when none is.</summary>
+    public string? Stall { get; init; }
+
     /// <summary>When this snapshot was taken.</summary>
     public required DateTimeOffset UpdatedAt { get; init; }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Convergence.Solver;
 using Convergence.Tests.Infrastructure;
 
 namespace Convergence.Tests.Control;
@@ -16,7 +17,7 @@ public abstract partial class ControlSemanticsContract
         var straightOutput = Path.Combine(straightService, "field");
         using (var straight = StartJob(straightService, Args(straightOutput)))
         {
-            Assert.Equal(0, straight.WaitForExit(Patience + Patience));
+            Assert.Equal(ExitCodes.IterationLimit, straight.WaitForExit(Patience + Patience));
         }
 
         var service = Repo.NewTempFolder("pause");
@@ -38,7 +39,7 @@ public abstract partial class ControlSemanticsContract
         Assert.Contains("paused at iteration", File.ReadAllText(Path.Combine(service, "status.html")), StringComparison.Ordinal);
 
         Notify.Append(notifications, "RESUME #r");
-        Assert.Equal(0, job.WaitForExit(Patience + Patience));
+        Assert.Equal(ExitCodes.IterationLimit, job.WaitForExit(Patience + Patience));
         var result = Notify.ReadResult(service);
         var expected = Notify.ReadResult(straightService);
         Assert.Equal("ITERATION_LIMIT", result["outcome"]);
@@ -69,7 +70,7 @@ public abstract partial class ControlSemanticsContract
         Assert.Contains("(resumes at ", File.ReadAllText(Path.Combine(service, "status.html")), StringComparison.Ordinal);
 
         // Nobody sends RESUME: the job goes on and ends at its limit.
-        Assert.Equal(0, job.WaitForExit(Patience + Patience));
+        Assert.Equal(ExitCodes.IterationLimit, job.WaitForExit(Patience + Patience));
         var result = Notify.ReadResult(service);
         Assert.Equal("ITERATION_LIMIT", result["outcome"]);
         Assert.InRange(double.Parse(result["paused_seconds"], CultureInfo.InvariantCulture), 2.9, 60);
