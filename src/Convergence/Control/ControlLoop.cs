@@ -319,6 +319,7 @@ public sealed class ControlLoop
             }
 
             _activity.LeaveWait();
+            _services.Live.RecordPausedRound();
         }
 
         _header.Begin(0, _events?.TakeSignals() ?? LoopSignals.None);

@@ -129,6 +129,15 @@ public sealed class LiveStatus
         }
     }
 
+    /// <summary>A paused loop's round: nothing moved, but the page is rewritten (elapsed time, a fresh <c>updatedAt</c>) so a reader sees the job is alive.</summary>
+    public void RecordPausedRound()
+    {
+        lock (_gate)
+        {
+            Version++;
+        }
+    }
+
     /// <summary>The loop goes on after a pause.</summary>
     public void RecordResume()
     {
