@@ -11,4 +11,7 @@ public enum FailureSite
 
     /// <summary>On a background thread, while the main thread sleeps for an hour (never reaches a boundary).</summary>
     ThreadWhileMainStuck,
+
+    /// <summary>Nothing is thrown: the main thread stops for an hour in that iteration (a hung rank, for the stall watchdog).</summary>
+    Stuck,
 }

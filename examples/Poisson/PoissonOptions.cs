@@ -17,7 +17,7 @@ public sealed record PoissonOptions
         { "--slow-ms", null, "X", "sleep X ms in every iteration (to steer a small run by hand or in tests)", (o, v) => o with { SlowMilliseconds = OptionValue.Double(v, 0, 60_000) } },
         { "--fail-at-iteration", null, "K", "throw at iteration K (with --fail-rank, default rank 1): tests the abort path", (o, v) => o with { FailAtIteration = OptionValue.Long(v, 1, long.MaxValue) } },
         { "--fail-rank", null, "R[,R...]|all", "the rank(s) that throw with --fail-at-iteration (default 1)", (o, v) => o with { FailRanks = Ranks(v) } },
-        { "--fail-on", null, "main|thread|thread-stuck", "throw on the main thread (default), on a background thread, or on one while the main thread stops making progress", (o, v) => o with { FailOn = Site(v) } },
+        { "--fail-on", null, "main|thread|thread-stuck|stuck", "throw on the main thread (default), on a background thread, or on one while the main thread stops making progress; stuck: throw nothing, the main thread just stops (a hung rank)", (o, v) => o with { FailOn = Site(v) } },
     };
 
     /// <summary>Interior points per side.</summary>
@@ -49,10 +49,11 @@ public sealed record PoissonOptions
             ? null
             : v.Split(',').Select(r => OptionValue.Int(r.Trim(), 0, int.MaxValue)).ToHashSet();
 
-    private static FailureSite Site(string v) => OptionValue.OneOf(v, "main", "thread", "thread-stuck") switch
+    private static FailureSite Site(string v) => OptionValue.OneOf(v, "main", "thread", "thread-stuck", "stuck") switch
     {
         "main" => FailureSite.Main,
         "thread" => FailureSite.Thread,
+        "stuck" => FailureSite.Stuck,
         _ => FailureSite.ThreadWhileMainStuck,
     };
 }

@@ -131,6 +131,12 @@ public sealed partial class PoissonSolver : IIterativeSolver
     /// <summary>The test hook: throws here, or on a thread of its own (see <see cref="FailureSite"/>).</summary>
     private void InjectFailure()
     {
+        if (_options.FailOn == FailureSite.Stuck)
+        {
+            Thread.Sleep(TimeSpan.FromHours(1));
+            return;
+        }
+
         var message = $"injected failure at iteration {_sweeps} on rank {_rank} (--fail-at-iteration)";
         if (_options.FailOn == FailureSite.Main)
         {

@@ -300,6 +300,12 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>, ICo
 
     CheckpointRestore ICommandTarget.Restore() => throw new NotSupportedException(NoOwnState);
 
+    string? ICommandTarget.PauseUnavailable => "a MathNet.Numerics solver runs its own loop, which cannot be held (run it under the control loop to pause)";
+
+    string ICommandTarget.Pause(TimeSpan? duration) => throw new NotSupportedException("PAUSE is not available in the MathNet adapter");
+
+    string? ICommandTarget.Resume() => throw new NotSupportedException("RESUME is not available in the MathNet adapter");
+
     void ICommandTarget.ApplyCustom(ControlCommand command) => ApplyCustomCommand!(command);
 
     /// <summary>

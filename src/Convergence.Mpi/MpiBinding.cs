@@ -47,6 +47,16 @@ internal abstract unsafe class MpiBinding
     /// </summary>
     public abstract void SendReceive(double* send, int sendCount, int destination, double* receive, int receiveCount, int source, int tag);
 
+    /// <summary>
+    /// <c>MPI_Iallreduce</c> (sum, in place) of <paramref name="count"/> doubles: starts the reduction and returns
+    /// its request (this library's <c>MPI_Request</c>, widened); <paramref name="values"/> must stay pinned
+    /// until <see cref="Test"/> says it is complete.
+    /// </summary>
+    public abstract nint StartAllreduceSumInPlace(double* values, int count);
+
+    /// <summary><c>MPI_Test</c> on a request from <see cref="StartAllreduceSumInPlace"/>: true once it is complete (the request is then freed).</summary>
+    public abstract bool Test(ref nint request);
+
     /// <summary><c>MPI_Barrier</c>.</summary>
     public abstract void Barrier();
 

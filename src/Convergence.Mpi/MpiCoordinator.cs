@@ -12,9 +12,12 @@ namespace Convergence.Mpi;
 /// Collectives follow MPI semantics: every rank calls them in the same order. Call only from the main
 /// thread (MPI is initialised funneled). Every return code is checked (<see cref="MpiException"/>).
 /// </remarks>
-public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
+public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint, IIdleReduction, IWaitTracking
 {
     private readonly MpiBinding _mpi;
+
+    // Never null (a private one until TrackWaits): the hot path pays two increments, not a null check too.
+    private RankActivity _activity = new();
 
     /// <summary>Creates the coordinator; <see cref="MpiRuntime.Initialize"/> must have run.</summary>
     public MpiCoordinator()
@@ -42,10 +45,27 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
     public MpiFamily Family => _mpi.Family;
 
     /// <inheritdoc />
-    public double AllreduceSum(double value) => _mpi.AllreduceSum(value);
+    public double AllreduceSum(double value)
+    {
+        var activity = _activity;
+        activity.EnterWait();
+        var sum = _mpi.AllreduceSum(value);
+        activity.LeaveWait();
+        return sum;
+    }
 
     /// <inheritdoc />
-    public double AllreduceMax(double value) => _mpi.AllreduceMax(value);
+    public double AllreduceMax(double value)
+    {
+        var activity = _activity;
+        activity.EnterWait();
+        var max = _mpi.AllreduceMax(value);
+        activity.LeaveWait();
+        return max;
+    }
+
+    /// <inheritdoc />
+    public void TrackWaits(RankActivity activity) => _activity = activity ?? throw new ArgumentNullException(nameof(activity));
 
     /// <inheritdoc />
     /// <remarks>Any length: the sum is formed in place (<c>MPI_IN_PLACE</c>), so no buffer is needed on the stack or the heap.</remarks>
@@ -58,7 +78,35 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
 
         fixed (double* p = values)
         {
+            _activity.EnterWait();
             _mpi.AllreduceSumInPlace(p, values.Length);
+            _activity.LeaveWait();
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// <c>MPI_Iallreduce</c>, then <c>MPI_Test</c> and a sleep until it completes: the test also drives the
+    /// library's progress, so the reduction completes within one <paramref name="pollInterval"/> of the last rank's arrival.
+    /// </remarks>
+    public void AllreduceSumIdle(Span<double> values, TimeSpan pollInterval, Action? betweenTests)
+    {
+        if (values.IsEmpty)
+        {
+            return;
+        }
+
+        fixed (double* p = values)
+        {
+            _activity.EnterWait();
+            var request = _mpi.StartAllreduceSumInPlace(p, values.Length);
+            while (!_mpi.Test(ref request))
+            {
+                Thread.Sleep(pollInterval);
+                betweenTests?.Invoke();
+            }
+
+            _activity.LeaveWait();
         }
     }
 
@@ -67,7 +115,9 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
     {
         fixed (CommandPacket* p = &packet)
         {
+            _activity.EnterWait();
             _mpi.BroadcastBytes(p, sizeof(CommandPacket));
+            _activity.LeaveWait();
         }
     }
 
@@ -76,12 +126,19 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
     {
         fixed (byte* p = bytes)
         {
+            _activity.EnterWait();
             _mpi.BroadcastBytes(p, bytes.Length);
+            _activity.LeaveWait();
         }
     }
 
     /// <inheritdoc />
-    public void Barrier() => _mpi.Barrier();
+    public void Barrier()
+    {
+        _activity.EnterWait();
+        _mpi.Barrier();
+        _activity.LeaveWait();
+    }
 
     /// <inheritdoc />
     /// <remarks>On rank 0, <paramref name="receive"/> must hold exactly <see cref="Size"/> × send.Length values.</remarks>
@@ -95,7 +152,9 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
         fixed (double* s = send)
         fixed (double* r = receive)
         {
+            _activity.EnterWait();
             _mpi.Gather(s, send.Length, Rank == 0 ? r : null);
+            _activity.LeaveWait();
         }
     }
 
@@ -126,7 +185,9 @@ public sealed unsafe class MpiCoordinator : ICoordinator, IPointToPoint
         fixed (double* s = send)
         fixed (double* r = receive)
         {
+            _activity.EnterWait();
             _mpi.SendReceive(s, destination < 0 ? 0 : send.Length, destination, r, source < 0 ? 0 : receive.Length, source, tag);
+            _activity.LeaveWait();
         }
     }
 }

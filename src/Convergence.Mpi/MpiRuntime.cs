@@ -79,7 +79,7 @@ public static partial class MpiRuntime
         Launcher = MpiLauncher.Detect();
         var (library, name, family) = LoadLibrary(Launcher);
         _library = library;
-        _binding = family == MpiFamily.OpenMpi ? new OpenMpiBinding(library, name) : CreateMpichBinding();
+        _binding = family == MpiFamily.OpenMpi ? new OpenMpiBinding(library, name) : CreateMpichBinding(library, name);
         _binding.Initialize();
         _initialized = true;
         Version = LibraryVersion();
@@ -107,10 +107,10 @@ public static partial class MpiRuntime
         }
     }
 
-    private static MpichBinding CreateMpichBinding()
+    private static MpichBinding CreateMpichBinding(IntPtr library, string name)
     {
         NativeLibrary.SetDllImportResolver(typeof(MPI.Unsafe).Assembly, Resolve);
-        return new MpichBinding();
+        return new MpichBinding(library, name);
     }
 
     private static string MismatchMessage(string library, MpiFamily family, MpiLauncher launcher)

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static MPI.Unsafe;
 
 namespace Convergence.Mpi;
@@ -10,6 +11,26 @@ internal sealed unsafe class MpichBinding : MpiBinding
 {
     // MPICH's mpi.h: #define MPI_IN_PLACE (void *) -1 (MPI.NET does not declare it).
     private static readonly IntPtr InPlace = -1;
+
+    // MPICH's mpi.h: #define MPI_STATUS_IGNORE (MPI_Status *)1.
+    private static readonly void* StatusIgnore = (void*)1;
+
+    // MPI-3 calls MPI.NET (an MPI-2 binding) does not declare: resolved from the loaded library. MPICH's
+    // handles (communicator, datatype, operation, request) are all ints.
+    private readonly delegate* unmanaged<IntPtr, IntPtr, int, int, int, int, int*, int> _iallreduce;
+    private readonly delegate* unmanaged<int*, int*, void*, int> _test;
+
+    /// <summary>Resolves the calls MPI.NET does not declare from <paramref name="library"/>.</summary>
+    /// <exception cref="MpiException">The library lacks them (older than MPI-3).</exception>
+    public MpichBinding(IntPtr library, string name)
+    {
+        nint Export(string symbol) => NativeLibrary.TryGetExport(library, symbol, out var address)
+            ? address
+            : throw new MpiException($"{name} does not export {symbol} (MPI-3), which the MPICH binding needs; use MPICH 3.0 or later, or set {MpiRuntime.LibraryVariable} to a newer MPICH-ABI libmpi");
+
+        _iallreduce = (delegate* unmanaged<IntPtr, IntPtr, int, int, int, int, int*, int>)Export("MPI_Iallreduce");
+        _test = (delegate* unmanaged<int*, int*, void*, int>)Export("MPI_Test");
+    }
 
     public override MpiFamily Family => MpiFamily.MpichAbi;
 
@@ -64,6 +85,22 @@ internal sealed unsafe class MpichBinding : MpiBinding
                 (IntPtr)receive, receiveCount, MPI_DOUBLE, source < 0 ? MPI_PROC_NULL : source, tag,
                 MPI_COMM_WORLD, out _),
             "MPI_Sendrecv");
+
+    public override nint StartAllreduceSumInPlace(double* values, int count)
+    {
+        int request;
+        MpiException.Check(_iallreduce(InPlace, (IntPtr)values, count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &request), "MPI_Iallreduce");
+        return request;
+    }
+
+    public override bool Test(ref nint request)
+    {
+        var handle = (int)request;
+        int flag;
+        MpiException.Check(_test(&handle, &flag, StatusIgnore), "MPI_Test");
+        request = handle;
+        return flag != 0;
+    }
 
     public override void Barrier() => MpiException.Check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
 

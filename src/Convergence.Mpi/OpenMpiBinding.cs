@@ -27,6 +27,8 @@ internal sealed unsafe class OpenMpiBinding : MpiBinding
     private readonly delegate* unmanaged<void*, int, nint, int, nint, int> _bcast;
     private readonly delegate* unmanaged<void*, int, nint, void*, int, nint, int, nint, int> _gather;
     private readonly delegate* unmanaged<void*, int, nint, int, int, void*, int, nint, int, int, nint, void*, int> _sendrecv;
+    private readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int> _iallreduce;
+    private readonly delegate* unmanaged<nint*, int*, void*, int> _test;
     private readonly delegate* unmanaged<nint, int> _barrier;
     private readonly delegate* unmanaged<nint, int, int> _abort;
 
@@ -52,6 +54,8 @@ internal sealed unsafe class OpenMpiBinding : MpiBinding
         _bcast = (delegate* unmanaged<void*, int, nint, int, nint, int>)Export("MPI_Bcast");
         _gather = (delegate* unmanaged<void*, int, nint, void*, int, nint, int, nint, int>)Export("MPI_Gather");
         _sendrecv = (delegate* unmanaged<void*, int, nint, int, int, void*, int, nint, int, int, nint, void*, int>)Export("MPI_Sendrecv");
+        _iallreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int>)Export("MPI_Iallreduce");
+        _test = (delegate* unmanaged<nint*, int*, void*, int>)Export("MPI_Test");
         _barrier = (delegate* unmanaged<nint, int>)Export("MPI_Barrier");
         _abort = (delegate* unmanaged<nint, int, int>)Export("MPI_Abort");
 
@@ -119,6 +123,23 @@ internal sealed unsafe class OpenMpiBinding : MpiBinding
                 receive, receiveCount, _double, source < 0 ? ProcNull : source, tag,
                 _world, null),
             "MPI_Sendrecv");
+
+    public override nint StartAllreduceSumInPlace(double* values, int count)
+    {
+        nint request;
+        MpiException.Check(_iallreduce(InPlace, values, count, _double, _sum, _world, &request), "MPI_Iallreduce");
+        return request;
+    }
+
+    // MPI_STATUS_IGNORE is a null pointer in Open MPI.
+    public override bool Test(ref nint request)
+    {
+        var handle = request;
+        int flag;
+        MpiException.Check(_test(&handle, &flag, null), "MPI_Test");
+        request = handle;
+        return flag != 0;
+    }
 
     public override void Barrier() => MpiException.Check(_barrier(_world), "MPI_Barrier");
 

@@ -36,4 +36,10 @@ public enum CommandKind
 
     /// <summary>Withdraw a scheduled command; <see cref="ControlCommand.Arguments"/> is its <c>#id</c> without the <c>#</c>.</summary>
     Cancel = 9,
+
+    /// <summary>Hold every rank at this iteration until <c>RESUME</c> (or for <see cref="ControlCommand.Value"/> seconds when positive).</summary>
+    Pause = 10,
+
+    /// <summary>End a pause: every rank goes on from the iteration where it paused.</summary>
+    Resume = 11,
 }

@@ -21,7 +21,7 @@ public sealed class CommandParser
     /// <summary>The longest <c>#id</c>.</summary>
     public const int MaxClientIdLength = 32;
 
-    private static readonly string[] BuiltInNames = ["ABORT", "STOP", "RESTART", "CHECKPOINT", "CHANGE_TOLERANCE", "CANCEL"];
+    private static readonly string[] BuiltInNames = ["ABORT", "STOP", "RESTART", "CHECKPOINT", "CHANGE_TOLERANCE", "CANCEL", "PAUSE", "RESUME"];
 
     private readonly Dictionary<string, CustomCommand> _custom;
     private readonly int _maxLineLength;
@@ -177,6 +177,10 @@ public sealed class CommandParser
                 }
 
                 return Accept(CommandKind.ChangeTolerance, tolerance, name, arguments, clientId);
+            case "PAUSE":
+                return ParsePause(name, arguments, clientId);
+            case "RESUME":
+                return NoArguments(CommandKind.Resume, name, arguments, clientId);
         }
 
         if (_custom.TryGetValue(name, out var custom))
@@ -250,6 +254,27 @@ public sealed class CommandParser
         }
 
         return Accept(CommandKind.Cancel, 0, "CANCEL", target, ownId);
+    }
+
+    /// <summary>The longest <c>PAUSE</c> with a duration (a week: past any allocation).</summary>
+    public static readonly TimeSpan MaxPause = TimeSpan.FromDays(7);
+
+    /// <summary><c>PAUSE</c> (until <c>RESUME</c>) or <c>PAUSE 15m</c> (resumes by itself; <c>s</c>, <c>m</c>, <c>h</c>).</summary>
+    private static ParseResult ParsePause(string name, string arguments, string? clientId)
+    {
+        if (arguments.Length == 0)
+        {
+            return Accept(CommandKind.Pause, 0, name, arguments, clientId);
+        }
+
+        if (!Checkpoints.CheckpointPeriod.TryParseDuration(arguments, out var duration)
+            || arguments.Trim().EndsWith("ms", StringComparison.OrdinalIgnoreCase)
+            || duration < TimeSpan.FromSeconds(1) || duration > MaxPause)
+        {
+            return ParseResult.Reject($"PAUSE takes no argument (until RESUME) or a duration from 1s to 168h such as 30s, 15m or 2h, got '{Shorten(arguments)}'", clientId);
+        }
+
+        return Accept(CommandKind.Pause, duration.TotalSeconds, name, arguments.Trim().ToLowerInvariant(), clientId);
     }
 
     private static ParseResult NoArguments(CommandKind kind, string name, string arguments, string? clientId) =>

@@ -51,6 +51,14 @@ internal static class BuiltInCommands
 
                 var restore = target.Restore();
                 return restore.Restored ? CommandEffect.Applied(restore.Note, restarted: true) : CommandEffect.Refused(restore.Note);
+            case CommandKind.Pause:
+                return target.PauseUnavailable is { } noPause
+                    ? Unavailable(command, noPause)
+                    : CommandEffect.Applied(target.Pause(command.Value > 0 ? TimeSpan.FromSeconds(command.Value) : null));
+            case CommandKind.Resume:
+                return target.PauseUnavailable is { } noResume
+                    ? Unavailable(command, noResume)
+                    : target.Resume() is { } resumed ? CommandEffect.Applied(resumed) : CommandEffect.Refused("RESUME: the job is not paused");
             case CommandKind.Custom:
                 if (!target.HandlesCustomCommands)
                 {

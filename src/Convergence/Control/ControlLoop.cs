@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Convergence.Commands;
 using Convergence.Coordination;
 using Convergence.Criteria;
 using Convergence.Options;
@@ -44,7 +45,12 @@ public sealed class ControlLoop
     private readonly RankZeroPacer? _pacer;
     private LoopConvergence _convergence = null!; // built in Run, after the solver's initialisation
     private readonly bool _flagEvents;
+
+    // The paused rounds' reduction may be left unfinished by a rank that fails while waiting (the job is then
+    // going down): the library may still write into it, so it is memory that never moves.
+    private readonly double[] _idleSlots = GC.AllocateArray<double>(SyncHeader.Length, pinned: true);
     private ResidualNorm _norm;
+    private readonly RankActivity _activity;
 
     /// <summary>Prepares the loop.</summary>
     /// <param name="solver">This rank's share of the problem.</param>
@@ -57,6 +63,7 @@ public sealed class ControlLoop
     /// On ranks other than 0: gets <c>command applied seq=N id=ID iteration=I total=T</c> for every command
     /// applied (rank 0's journal writes the same line with the text). Ignored on rank 0.
     /// </param>
+    /// <param name="activity">Where this rank shows the iteration it works on, for the stall watchdog; null for none.</param>
     public ControlLoop(
         IIterativeSolver solver,
         ICoordinator coordinator,
@@ -64,8 +71,10 @@ public sealed class ControlLoop
         RankZeroServices? services,
         ILoopEvents? events = null,
         ICheckpointHandler? checkpoints = null,
-        Action<string>? rankLog = null)
+        Action<string>? rankLog = null,
+        RankActivity? activity = null)
     {
+        _activity = activity ?? new RankActivity();
         (_solver, _coordinator, _options) = (solver ?? throw new ArgumentNullException(nameof(solver)),
             coordinator ?? throw new ArgumentNullException(nameof(coordinator)), options ?? throw new ArgumentNullException(nameof(options)));
         _services = coordinator.Rank == 0 ? services : null;
@@ -106,18 +115,31 @@ public sealed class ControlLoop
         var cause = StopCause.None;
         while (outcome is null)
         {
-            if (!IterateToSync(state, nextSync, out var local))
+            // A paused loop has judged its iteration already (at the sync that paused it): its rounds only act.
+            var paused = actions.Pause.IsPaused;
+            if (paused)
             {
-                // Converged, diverged or at the limit between two syncs.
-                outcome = _convergence.Judge(state, _options.MaxIterations, evaluated: true);
-                continue;
+                PausedSync(state, actions.Pause);
+                if (_header.RootEvent == RootEvent.Resume)
+                {
+                    actions.ResumeByTimer();
+                }
             }
-
-            nextSync = Sync(state, local);
-            if (_header.Quiet)
+            else
             {
-                outcome = _convergence.Judge(state, _options.MaxIterations, evaluated: false);
-                continue;
+                if (!IterateToSync(state, nextSync, out var local))
+                {
+                    // Converged, diverged or at the limit between two syncs.
+                    outcome = _convergence.Judge(state, _options.MaxIterations, evaluated: true);
+                    continue;
+                }
+
+                nextSync = Sync(state, local);
+                if (_header.Quiet)
+                {
+                    outcome = _convergence.Judge(state, _options.MaxIterations, evaluated: false);
+                    continue;
+                }
             }
 
             if (_header.Stops)
@@ -146,14 +168,24 @@ public sealed class ControlLoop
                     _convergence.Reset();
                     continue;
                 }
+
+                if (paused && effect.Declined is null && actions.LastCommandKind == CommandKind.ChangeTolerance)
+                {
+                    // A new tolerance applies to the iteration the ranks are held at: it may end the run now.
+                    outcome = _convergence.Judge(state, _options.MaxIterations, evaluated: false);
+                    continue;
+                }
             }
 
-            outcome = _convergence.Judge(state, _options.MaxIterations, evaluated: false);
+            if (!paused)
+            {
+                outcome = _convergence.Judge(state, _options.MaxIterations, evaluated: false);
+            }
         }
 
         var result = new RunResult(outcome.Value, state.Iteration, state.TotalIterations, state.Residual, state.Tolerance,
             Stopwatch.GetElapsedTime(started), state.Restarts, message ?? _convergence.Reason ?? DefaultMessage(outcome.Value, state))
-        { StopCause = cause, StartTotalIterations = startTotal };
+        { StopCause = cause, StartTotalIterations = startTotal, Paused = actions.Pause.Total };
         if (outcome is RunOutcome.Converged or RunOutcome.Stopped or RunOutcome.IterationLimit or RunOutcome.Stagnated)
         {
             _solver.Finish(result);
@@ -196,8 +228,11 @@ public sealed class ControlLoop
     {
         var (iteration, total, residual, tolerance, maxIterations) = (state.Iteration, state.TotalIterations, state.Residual, state.Tolerance, _options.MaxIterations);
         var reachedSync = false;
+        var activity = _activity;
         while (true)
         {
+            // One store: the stall watchdog's view of where this rank is (a background thread reads it).
+            activity.Starting(total + 1);
             local = _solver.Iterate();
             iteration++;
             total++;
@@ -238,6 +273,77 @@ public sealed class ControlLoop
 
         return state.TotalIterations + _header.NextDistance;
     }
+
+    /// <summary>
+    /// Every rank, while paused: one round of the header's reduction, without burning a core. Rank 0 sleeps until a
+    /// command waits, a signal is caught, its clocks call (the deadline, the end of a timed pause) or
+    /// <see cref="PausedRound"/> has passed (so the other ranks' votes are counted at least that often); the
+    /// others wait in a non-blocking reduction, looking every <see cref="PausedPoll"/>. No residual is reduced:
+    /// the ranks stay at the iteration they paused at, and periodic checkpoints wait for the resume (the state
+    /// they would save does not change).
+    /// </summary>
+    private void PausedSync(ControlLoopState state, LoopPause pause)
+    {
+        _events?.ThrowIfFailed();
+        var waiting = false;
+        var rootEvent = RootEvent.None;
+        if (_services is not null)
+        {
+            var roundEnd = Stopwatch.GetTimestamp() + (long)(PausedRound.TotalSeconds * Stopwatch.Frequency);
+
+            // Waiting for the user, not stuck: the stall watchdog must not blame rank 0 for a pause.
+            _activity.EnterWait();
+            while (true)
+            {
+                var now = Stopwatch.GetTimestamp();
+                waiting = _services.Intake is { IsEmpty: false };
+                rootEvent = _events?.Decide(state.TotalIterations, now, 1) ?? RootEvent.None;
+                if (rootEvent == RootEvent.Checkpoint)
+                {
+                    rootEvent = RootEvent.None;
+                }
+
+                if (rootEvent == RootEvent.None && pause.ResumeDue(now))
+                {
+                    rootEvent = RootEvent.Resume;
+                }
+
+                if (waiting || rootEvent != RootEvent.None || (_events?.SignalPending ?? false) || now >= roundEnd)
+                {
+                    break;
+                }
+
+                Thread.Sleep(PausedPoll);
+                _events?.ThrowIfFailed();
+            }
+
+            _activity.LeaveWait();
+            _services.Live.RecordPausedRound();
+        }
+
+        _header.Begin(0, _events?.TakeSignals() ?? LoopSignals.None);
+        if (_services is not null)
+        {
+            _header.SetRoot(waiting, 1, rootEvent);
+        }
+
+        if (_coordinator is IIdleReduction idle)
+        {
+            _header.Slots.CopyTo(_idleSlots);
+            idle.AllreduceSumIdle(_idleSlots, PausedPoll, _events is null ? null : _events.ThrowIfFailed);
+            _idleSlots.CopyTo(_header.Slots);
+        }
+        else
+        {
+            _coordinator.AllreduceSum(_header.Slots);
+        }
+    }
+
+    /// <summary>While paused: how often a rank looks (rank 0 at its intake and clocks, the others at the reduction).</summary>
+    internal static TimeSpan PausedPoll { get; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>While paused: the longest round, so a signal caught on another rank is acted on within about this.</summary>
+    internal static TimeSpan PausedRound { get; } = TimeSpan.FromSeconds(1);
 
     private static string DefaultMessage(RunOutcome outcome, ControlLoopState state) => outcome switch
     {

@@ -27,6 +27,16 @@ internal interface ICommandTarget
     /// <summary>Loads the newest checkpoint that fits (collective).</summary>
     CheckpointRestore Restore();
 
+    /// <summary>Why <c>PAUSE</c> and <c>RESUME</c> cannot be done here; null when they can.</summary>
+    string? PauseUnavailable { get; }
+
+    /// <summary>Holds every rank at this iteration (again, when already paused: the new duration counts from now); returns the note.</summary>
+    /// <param name="duration">How long until the loop resumes by itself; null for "until RESUME".</param>
+    string Pause(TimeSpan? duration);
+
+    /// <summary>Ends the pause; returns the note, or null when the loop is not paused.</summary>
+    string? Resume();
+
     /// <summary>Hands a custom command to the solver.</summary>
     void ApplyCustom(ControlCommand command);
 }

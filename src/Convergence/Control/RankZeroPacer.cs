@@ -111,6 +111,9 @@ internal sealed class RankZeroPacer
         _nextRecord = state.TotalIterations + _records.Next(state.TotalIterations, Stopwatch.GetTimestamp());
     }
 
+    /// <summary>The loop was paused for <paramref name="ticks"/>: not iteration time, so the sync cadence does not shrink after a pause.</summary>
+    public void PauseTook(long ticks) => _syncs.Exclude(ticks);
+
     /// <summary>A checkpoint took <paramref name="ticks"/>: the clocks learn it, and it does not count as iteration time.</summary>
     public void CheckpointTook(long ticks, long total, long now)
     {

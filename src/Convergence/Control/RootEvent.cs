@@ -11,4 +11,7 @@ public enum RootEvent
 
     /// <summary>The wall-time deadline is near: stop with a checkpoint.</summary>
     Deadline = 2,
+
+    /// <summary>A timed pause (<c>PAUSE 15m</c>) has run its course: every rank goes on.</summary>
+    Resume = 3,
 }

@@ -24,6 +24,7 @@ internal sealed class SyncActions : ICommandTarget
     private readonly ICheckpointHandler? _checkpoints;
     private readonly Action<string>? _rankLog;
     private readonly ControlLoopState _state;
+    private readonly LoopPause _pause = new();
 
     /// <summary>The actions of one run on this rank; <paramref name="services"/> and <paramref name="pacer"/> on rank 0 only.</summary>
     public SyncActions(IIterativeSolver solver, ICoordinator coordinator, RunOptions options, ControlLoopState state,
@@ -31,6 +32,18 @@ internal sealed class SyncActions : ICommandTarget
     {
         (_solver, _coordinator, _options, _state) = (solver, coordinator, options, state);
         (_services, _pacer, _events, _checkpoints, _rankLog) = (services, pacer, events, checkpoints, rankLog);
+    }
+
+    /// <summary>The loop's pause: set and cleared by <c>PAUSE</c> and <c>RESUME</c> (and rank 0's timer, <see cref="ResumeByTimer"/>).</summary>
+    public LoopPause Pause => _pause;
+
+    /// <summary>Every rank, when rank 0's clock says a timed pause is over: ends it as <c>RESUME</c> would.</summary>
+    public void ResumeByTimer()
+    {
+        if (_pause.IsPaused)
+        {
+            _ = Resume();
+        }
     }
 
     /// <summary>Writes a checkpoint if the job has them (else null); rank 0 keeps its time out of its clocks.</summary>
@@ -67,6 +80,9 @@ internal sealed class SyncActions : ICommandTarget
         return (RunOutcome.Stopped, $"{reason}: stopped at iteration {_state.Iteration}{detail}", cause);
     }
 
+    /// <summary>The kind of the command <see cref="ApplyNextCommand"/> applied last (the same on every rank).</summary>
+    public CommandKind LastCommandKind { get; private set; }
+
     /// <summary>Rank 0's next command, broadcast to every rank, applied by the built-in rules and journalled.</summary>
     public CommandEffect ApplyNextCommand()
     {
@@ -86,6 +102,7 @@ internal sealed class SyncActions : ICommandTarget
 
         _coordinator.Broadcast(ref packet);
         var command = packet.ToCommand();
+        LastCommandKind = command.Kind;
         if (command.Kind is CommandKind.Schedule or CommandKind.Cancel)
         {
             // Rank 0's business only: the schedule lives there, and fires through a later broadcast.
@@ -195,6 +212,32 @@ internal sealed class SyncActions : ICommandTarget
         }
 
         return restore;
+    }
+
+    string? ICommandTarget.PauseUnavailable => null;
+
+    string ICommandTarget.Pause(TimeSpan? duration)
+    {
+        var again = _pause.IsPaused;
+        _pause.Begin(duration);
+
+        // The page shows the iteration the ranks are held at, not the last one the pacer happened to record.
+        _services?.Live.Record(_state.Iteration, _state.TotalIterations, _state.Residual, _state.Tolerance);
+        _services?.Live.RecordPause(_state.Iteration, _pause.Since, _pause.ResumesAt);
+        var until = _pause.ResumesAt is { } at
+            ? FormattableString.Invariant($"resumes by itself at {at.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} or on RESUME")
+            : "until RESUME";
+        return FormattableString.Invariant($"{(again ? "still paused" : "paused")} at iteration {_state.Iteration}, {until}");
+    }
+
+    string? ICommandTarget.Resume() => _pause.IsPaused ? Resume() : null;
+
+    private string Resume()
+    {
+        var ticks = _pause.End();
+        _pacer?.PauseTook(ticks);
+        _services?.Live.RecordResume();
+        return FormattableString.Invariant($"resumed at iteration {_state.Iteration} after {ticks / (double)Stopwatch.Frequency:0.#} s paused");
     }
 
     void ICommandTarget.ApplyCustom(ControlCommand command) => _solver.ApplyCommand(command);

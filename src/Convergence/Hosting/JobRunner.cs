@@ -57,6 +57,7 @@ public sealed class JobRunner
         failures.Prepare(_options, _jobName, _solver.Name);
         ServiceHost? host = null;
         SlurmDeadlineWatch? slurmWatch = null;
+        StallWatch? stalls = null;
         try
         {
             var signals = CatchSignals();
@@ -73,11 +74,15 @@ public sealed class JobRunner
                 steering?.Follow(host.Schedule, host.Live.Changes);
                 host.UseHosts(hosts);
                 LogChainStart();
+                ClearStallReports();
             }
 
             // Nobody may fail (and write FAILED) before rank 0 has written the placeholder.
             _coordinator.Barrier();
             failures.Attach(host);
+            var activity = new RankActivity();
+            (_coordinator as IWaitTracking)?.TrackWaits(activity);
+            stalls = StartStallWatch(host, hosts, activity);
             var services = host?.Services;
             var checkpoints = StartCheckpoints(services);
             var budget = isRoot && _options.Deadline is { } deadline ? new WallTimeBudget(deadline, _options.DeadlineMargin) : null;
@@ -88,7 +93,7 @@ public sealed class JobRunner
 
             var schedule = isRoot && checkpoints is not null && _options.CheckpointEvery is { } period ? new CheckpointSchedule(period, 0) : null;
             var events = new RunEvents(signals, failures, schedule, budget);
-            var loop = new ControlLoop(_solver, _coordinator, _options, services, events, checkpoints, isRoot ? null : _log.Write);
+            var loop = new ControlLoop(_solver, _coordinator, _options, services, events, checkpoints, isRoot ? null : _log.Write, activity);
             var result = loop.Run();
             checkpoints?.WaitForPruning();
             slurmWatch?.Dispose();
@@ -135,9 +140,48 @@ public sealed class JobRunner
         }
         finally
         {
+            stalls?.Dispose();
             slurmWatch?.Dispose();
             host?.Dispose();
         }
+    }
+
+    /// <summary>Rank 0, before the other ranks may write: an earlier run's stall reports must not count for this one.</summary>
+    private void ClearStallReports()
+    {
+        if (_coordinator.Size == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            StallWatch.Clear(_options.ServiceDirectory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log.Write($"cannot clear {Path.Combine(_options.ServiceDirectory, StallWatch.FolderName)} from an earlier run: {ex.Message}; remove it, or the stall watchdog may name a rank wrongly");
+        }
+    }
+
+    /// <summary>Every rank of a job with more than one: the stall watchdog's thread (<see cref="StallWatch"/>).</summary>
+    private StallWatch? StartStallWatch(ServiceHost? host, RankHosts hosts, RankActivity activity)
+    {
+        if (_coordinator.Size == 1)
+        {
+            return null;
+        }
+
+        var rankZero = host is null
+            ? null
+            : new StallWatch.RankZeroPart(
+                _options.StallNotice,
+                _options.StallTimeout,
+                host.Live,
+                (rank, message) => host.FailAs(message, ExitCodes.Failed, rank),
+                () => _coordinator.Abort(ExitCodes.Failed),
+                _log.Write);
+        return StallWatch.Start(_options.ServiceDirectory, _coordinator.Rank, hosts.Own, activity, rankZero);
     }
 
     /// <summary>Collective: <c>--resume</c> with nothing that fits is refused on every rank before anything is written (<see cref="ResumeCheck"/>).</summary>

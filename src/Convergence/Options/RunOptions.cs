@@ -135,6 +135,20 @@ public sealed record RunOptions
         init => field = value >= TimeSpan.Zero ? value : throw Refused("--deadline-margin", "zero or more (e.g. 10s)", Seconds(value));
     } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A rank that has not finished its iteration for this long while other ranks wait for it ends the job FAILED
+    /// (naming the rank and its host) instead of letting it hang until the wall time; null for never. The page
+    /// names such a rank after half this time (after 30 s when unset).
+    /// </summary>
+    public TimeSpan? StallTimeout
+    {
+        get;
+        init => field = value is null || value >= TimeSpan.FromSeconds(2) ? value : throw Refused("--stall-timeout", "at least 2s (e.g. 10m) or off", Seconds(value.Value));
+    }
+
+    /// <summary>How long a rank may be behind before the page names it: half <see cref="StallTimeout"/>, at most 30 s.</summary>
+    public TimeSpan StallNotice => StallTimeout is { } timeout && timeout < TimeSpan.FromSeconds(60) ? timeout / 2 : TimeSpan.FromSeconds(30);
+
     /// <summary>True when <see cref="Deadline"/> is the scheduler's end time (<c>SLURM_JOB_END_TIME</c> or asked of Slurm), not a given one.</summary>
     public bool DeadlineFromScheduler { get; init; }
 
@@ -240,7 +254,7 @@ public sealed record RunOptions
     /// own log line gives the time).
     /// </summary>
     public string Describe() => FormattableString.Invariant(
-        $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s checkpoints={CheckpointFolder} checkpoint-every={CheckpointEvery?.ToString() ?? "off"} keep={CheckpointKeep} resume={(Resume ? "on" : "off")} signals={Signals} deadline={(Deadline is null ? "none" : "set")} slurm-end-time={(SlurmEndTimeEvery is { } every ? $"{every.TotalSeconds:0}s" : "off")}{(SlurmJobId is null ? string.Empty : $" slurm-job={SlurmJobId}")}{(ChainLink == 0 ? string.Empty : $" chain-link={ChainLink}/{ChainMax} next-job={ChainNextJob ?? "none"}")} tolerance-kind={(RelativeTolerance ? "relative" : "absolute")} divergence-factor={(DivergenceFactor is { } factor ? factor.ToString("R", CultureInfo.InvariantCulture) : "off")} stagnation={Stagnation?.ToString() ?? "off"}");
+        $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s checkpoints={CheckpointFolder} checkpoint-every={CheckpointEvery?.ToString() ?? "off"} keep={CheckpointKeep} resume={(Resume ? "on" : "off")} signals={Signals} deadline={(Deadline is null ? "none" : "set")} slurm-end-time={(SlurmEndTimeEvery is { } every ? $"{every.TotalSeconds:0}s" : "off")}{(SlurmJobId is null ? string.Empty : $" slurm-job={SlurmJobId}")}{(ChainLink == 0 ? string.Empty : $" chain-link={ChainLink}/{ChainMax} next-job={ChainNextJob ?? "none"}")} tolerance-kind={(RelativeTolerance ? "relative" : "absolute")} divergence-factor={(DivergenceFactor is { } factor ? factor.ToString("R", CultureInfo.InvariantCulture) : "off")} stagnation={Stagnation?.ToString() ?? "off"} stall-timeout={(StallTimeout is { } stall ? $"{stall.TotalSeconds:0.###}s" : "off")}");
 
     /// <summary>
     /// The values themselves, for the ranks' agreement check: every field (doubles by their bits, strings as
@@ -281,6 +295,7 @@ public sealed record RunOptions
             .Add(nameof(Deadline), Deadline is not null)
             .Add(nameof(DeadlineMargin), DeadlineMargin)
             .Add(nameof(DeadlineFromScheduler), DeadlineFromScheduler)
+            .Add(nameof(StallTimeout), StallTimeout ?? TimeSpan.Zero)
             .Add(nameof(SlurmJobId), SlurmJobId)
             .Add(nameof(SlurmEndTimeEvery), SlurmEndTimeEvery is not null)
             .Add(nameof(SlurmEndTimeEvery), SlurmEndTimeEvery ?? TimeSpan.Zero)

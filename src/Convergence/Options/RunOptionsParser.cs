@@ -32,6 +32,7 @@ internal static class RunOptionsParser
         new("--signals", "CONVERGENCE_SIGNALS", "MAP", "TERM=stop,INT=stop,USR1=checkpoint (default) | none", (o, v) => o with { Signals = SignalMap.Parse(v) }),
         new("--deadline", "CONVERGENCE_DEADLINE", "TIME", "stop with a checkpoint before TIME: ISO 8601, Unix seconds or +90s/+15m (default: SLURM_JOB_END_TIME)", (o, v) => o with { Deadline = WallTimeBudget.ParseDeadline(v, DateTimeOffset.UtcNow) }),
         new("--deadline-margin", "CONVERGENCE_DEADLINE_MARGIN", "TIME", "reserve kept before the deadline after the last checkpoint (default 10s)", (o, v) => o with { DeadlineMargin = Duration(v) }),
+        new("--stall-timeout", "CONVERGENCE_STALL_TIMEOUT", "TIME|off", "end the job FAILED when one rank has not finished its iteration for TIME while the others wait for it (e.g. 10m; default off)", (o, v) => o with { StallTimeout = v.Trim().Equals("off", StringComparison.OrdinalIgnoreCase) ? null : Duration(v) }),
         new("--slurm-end-time", "CONVERGENCE_SLURM_END_TIME", "on|off|TIME", "in a Slurm job without --deadline: ask squeue for the end time, again every TIME (on = 60s) for extensions", (o, v) => o with { SlurmEndTimeEvery = SlurmEvery(v) }),
         new("--chain-link", "CONVERGENCE_CHAIN_LINK", "N", "this job's link in a chain of jobs (set by jobscripts/slurm-bare-metal.sbatch)", (o, v) => o with { ChainLink = (int)Long(v) }),
         new("--chain-max", "CONVERGENCE_CHAIN_MAX", "N", "longest chain: link N asks for no further link", (o, v) => o with { ChainMax = (int)Long(v) }),

@@ -49,6 +49,7 @@ public static class ResultFile
             ("tolerance", result.Tolerance.ToString("R", CultureInfo.InvariantCulture)),
             ("restarts", result.Restarts.ToString(CultureInfo.InvariantCulture)),
             ("elapsed_seconds", result.Elapsed.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)),
+            ("paused_seconds", result.Paused.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)),
             ("ranks", ranks.ToString(CultureInfo.InvariantCulture)),
             ("exit_code", result.ExitCode.ToString(CultureInfo.InvariantCulture)),
             ("finished_at", Now()),

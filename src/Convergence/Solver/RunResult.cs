@@ -25,6 +25,9 @@ public sealed record RunResult(
     /// <summary>Total iterations when the run began: 0, or the iteration of the checkpoint a resumed job started from.</summary>
     public long StartTotalIterations { get; init; }
 
+    /// <summary>The time the loop spent paused (<c>PAUSE</c> to <c>RESUME</c>); part of <see cref="Elapsed"/>.</summary>
+    public TimeSpan Paused { get; init; }
+
     /// <summary>The process exit code documented in the README for this outcome.</summary>
     public int ExitCode => ExitCodes.For(Outcome);
 }

@@ -39,4 +39,7 @@ public enum JobState
 
     /// <summary>Ended: the residual stopped improving.</summary>
     Stagnated,
+
+    /// <summary>Held at an iteration by <c>PAUSE</c> until <c>RESUME</c> (or the pause's end); not finished.</summary>
+    Paused,
 }

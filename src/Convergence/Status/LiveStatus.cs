@@ -28,6 +28,8 @@ public sealed class LiveStatus
     private string? _warning;
     private IReadOnlyList<NodeRanks> _nodes = [];
     private IReadOnlyList<ScheduledCommand> _scheduled = [];
+    private PauseInfo? _pause;
+    private string? _stall;
 
     /// <summary>Creates the hand-over for one job.</summary>
     public LiveStatus(string jobName, string solverName, int ranks, double tolerance, IReadOnlyList<CustomCommand> customCommands, CommandJournal journal)
@@ -138,6 +140,58 @@ public sealed class LiveStatus
         }
     }
 
+    /// <summary>The loop paused (or, paused already, got a new end): the page shows it until <see cref="RecordResume"/>.</summary>
+    public void RecordPause(long iteration, DateTimeOffset since, DateTimeOffset? resumesAt)
+    {
+        lock (_gate)
+        {
+            _pause = new PauseInfo(iteration, since, resumesAt);
+            if (_state is JobState.Starting or JobState.Running)
+            {
+                _state = JobState.Paused;
+            }
+
+            Version++;
+        }
+    }
+
+    /// <summary>A paused loop's round: nothing moved, but the page is rewritten (elapsed time, a fresh <c>updatedAt</c>) so a reader sees the job is alive.</summary>
+    public void RecordPausedRound()
+    {
+        lock (_gate)
+        {
+            Version++;
+        }
+    }
+
+    /// <summary>The loop goes on after a pause.</summary>
+    public void RecordResume()
+    {
+        lock (_gate)
+        {
+            _pause = null;
+            if (_state == JobState.Paused)
+            {
+                _state = JobState.Running;
+            }
+
+            Version++;
+        }
+    }
+
+    /// <summary>The stall watchdog's line ("rank 2 on host n3 has not finished iteration 4,711 for 3 min 10 s"), or null when no rank is behind.</summary>
+    public void RecordStall(string? stall)
+    {
+        lock (_gate)
+        {
+            if (_stall != stall)
+            {
+                _stall = stall;
+                Version++;
+            }
+        }
+    }
+
     /// <summary>Records a restart: the next history point is marked.</summary>
     public void RecordRestart(int restarts)
     {
@@ -191,6 +245,7 @@ public sealed class LiveStatus
         lock (_gate)
         {
             _state = state;
+            _pause = null;
             _message = message;
             _iteration = iteration;
             _total = totalIterations;
@@ -237,11 +292,13 @@ public sealed class LiveStatus
                 Message = _message,
                 LastCheckpoint = _lastCheckpoint,
                 Warning = _warning,
+                Pause = _pause,
+                Stall = _stall,
                 UpdatedAt = DateTimeOffset.UtcNow,
             };
         }
 
-        var eta = snapshot.Finished || snapshot.Warning is not null ? null : ConvergenceEstimate.TimeToTolerance(history, snapshot.Tolerance);
+        var eta = snapshot.Finished || snapshot.Warning is not null || snapshot.Pause is not null ? null : ConvergenceEstimate.TimeToTolerance(history, snapshot.Tolerance);
         return snapshot with
         {
             EstimatedTimeToTolerance = eta,

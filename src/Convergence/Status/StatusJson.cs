@@ -66,6 +66,28 @@ public static class StatusJson
             {
                 w.WriteString("warning", s.Warning);
             }
+            if (s.Pause is { } pause)
+            {
+                w.WriteStartObject("paused");
+                w.WriteNumber("iteration", pause.Iteration);
+                w.WriteString("since", pause.Since);
+                if (pause.ResumesAt is { } at)
+                {
+                    w.WriteString("resumesAt", at);
+                }
+                else
+                {
+                    w.WriteNull("resumesAt");
+                }
+
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNull("paused");
+            }
+
+            NullableString(w, "stall", s.Stall);
             NullableString(w, "message", s.Message);
             NullableString(w, "lastCheckpoint", s.LastCheckpoint);
             w.WriteString("updatedAt", s.UpdatedAt);

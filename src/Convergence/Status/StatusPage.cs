@@ -27,6 +27,8 @@ public static class StatusPage
         ("RESTART", "Restart", "start again from the initial state"),
         ("RESTART checkpoint", "Restart from checkpoint", "roll back to the last checkpoint"),
         ("ABORT", "Abort", "stop at the next sync without finishing"),
+        ("PAUSE", "Pause", "hold every rank at the next sync until Resume; idle ranks use no CPU"),
+        ("RESUME", "Resume", "go on from the iteration where the job paused"),
     ];
 
     /// <summary>Renders the page for <paramref name="s"/>.</summary>
@@ -102,6 +104,16 @@ public static class StatusPage
         if (!s.Finished && !string.IsNullOrEmpty(s.Warning))
         {
             sb.Append("<p id=\"warning\" role=\"alert\">").Append(E(s.Warning)).Append("</p>\n");
+        }
+
+        if (!s.Finished && !string.IsNullOrEmpty(s.Stall))
+        {
+            sb.Append("<p id=\"stall\" role=\"alert\">").Append(E(s.Stall)).Append("</p>\n");
+        }
+
+        if (!s.Finished && s.Pause is { } pause)
+        {
+            sb.Append("<p id=\"paused\" role=\"status\">").Append(E(StatusText.Paused(pause))).Append("</p>\n");
         }
 
         if (!string.IsNullOrEmpty(s.LastCheckpoint))

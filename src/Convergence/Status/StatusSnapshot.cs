@@ -16,7 +16,7 @@ public sealed record StatusSnapshot
     public required JobState State { get; init; }
 
     /// <summary>True once the job has ended (the page stops asking to be reloaded).</summary>
-    public bool Finished => State is not (JobState.Starting or JobState.Running or JobState.Converging or JobState.WaitingForAllocation);
+    public bool Finished => State is not (JobState.Starting or JobState.Running or JobState.Converging or JobState.WaitingForAllocation or JobState.Paused);
 
     /// <summary>Number of ranks.</summary>
     public required int Ranks { get; init; }
@@ -77,6 +77,12 @@ public sealed record StatusSnapshot
 
     /// <summary>The convergence test's warning while it holds ("not converging at this rate: …"); no estimate is given then.</summary>
     public string? Warning { get; init; }
+
+    /// <summary>Where and since when the job is paused (<c>PAUSE</c>); null while it runs.</summary>
+    public PauseInfo? Pause { get; init; }
+
+    /// <summary>The stall watchdog's line naming a rank that is behind the others; null when none is.</summary>
+    public string? Stall { get; init; }
 
     /// <summary>When this snapshot was taken.</summary>
     public required DateTimeOffset UpdatedAt { get; init; }

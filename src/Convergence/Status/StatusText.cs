@@ -55,6 +55,15 @@ internal static class StatusText
     /// <summary>A whole number with thousands separators.</summary>
     public static string Count(long n) => n.ToString("#,0", CultureInfo.InvariantCulture);
 
+    /// <summary>"paused at iteration 1,234 since 2026-12-03 18:00:00 UTC (resumes at 18:15:00 UTC)" for the page.</summary>
+    public static string Paused(PauseInfo pause)
+    {
+        var text = string.Create(CultureInfo.InvariantCulture, $"paused at iteration {Count(pause.Iteration)} since {pause.Since.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
+        return pause.ResumesAt is { } at
+            ? string.Create(CultureInfo.InvariantCulture, $"{text} (resumes at {at.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC)")
+            : text + " (until Resume)";
+    }
+
     /// <summary>The state as a lower-case word (also the CSS class suffix).</summary>
     public static string State(JobState state) => state switch
     {
@@ -68,6 +77,7 @@ internal static class StatusText
         JobState.Diverged => "diverged",
         JobState.WaitingForAllocation => "waiting for allocation",
         JobState.Stagnated => "stagnated",
+        JobState.Paused => "paused",
         _ => "failed",
     };
 

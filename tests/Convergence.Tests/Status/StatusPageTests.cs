@@ -104,7 +104,7 @@ public sealed class StatusPageTests
         var doc = Parse(StatusPage.Render(SampleSnapshots.Running()));
 
         var buttons = doc.QuerySelectorAll("button[data-message]").Select(b => b.GetAttribute("data-message")).ToList();
-        Assert.Equal(["STOP", "CHECKPOINT", "RESTART", "RESTART checkpoint", "ABORT"], buttons);
+        Assert.Equal(["STOP", "CHECKPOINT", "RESTART", "RESTART checkpoint", "ABORT", "PAUSE", "RESUME"], buttons);
         var parser = new Convergence.Commands.CommandParser(SampleSnapshots.Running().CustomCommands);
         Assert.All(buttons, m => Assert.NotNull(parser.Parse(m + " #abc123").Command));
 

@@ -33,7 +33,7 @@ public sealed class MpiHarnessTests
     {
         var reference = InProcess();
 
-        var run = await MpiHarness.RunAsync<HaloRod.Correct>(ranks, family, Script, Arguments);
+        var run = await global::Convergence.Testing.MpiHarness.RunAsync<HaloRod.Correct>(ranks, family, Script, Arguments);
 
         Assert.Equal(ranks, run.Ranks.Count);
         Assert.All(run.Ranks, r => Assert.Equal((RunOutcome.Stopped, 40L, 20L, 1), (r.Result.Outcome, r.Result.TotalIterations, r.Result.Iteration, r.Result.Restarts)));
@@ -61,7 +61,7 @@ public sealed class MpiHarnessTests
         AssertSameAnswer(reference, InProcess(new HaloRod(0, 1, fault: HaloRod.Fault.SkippedHalo)));
 
         // ... and wrong on three ranks, which is what a multi-rank test is for.
-        var broken = await MpiHarness.RunAsync<HaloRod.SkippedHalo>(3, MpiFamily.MpichAbi, Script, Arguments);
+        var broken = await global::Convergence.Testing.MpiHarness.RunAsync<HaloRod.SkippedHalo>(3, MpiFamily.MpichAbi, Script, Arguments);
 
         Assert.Equal(RunOutcome.Stopped, broken.Result.Outcome);
         Assert.ThrowsAny<XunitException>(() => AssertSameAnswer(reference, broken));
@@ -72,7 +72,7 @@ public sealed class MpiHarnessTests
     [InlineData(MpiFamily.OpenMpi)]
     public async Task AFailingRankEndsTheCallWithItsError(MpiFamily family)
     {
-        var error = await Assert.ThrowsAsync<MpiHarnessException>(() => MpiHarness.RunAsync<HaloRod.RankOneThrows>(3, family, Script, Arguments));
+        var error = await Assert.ThrowsAsync<MpiHarnessException>(() => global::Convergence.Testing.MpiHarness.RunAsync<HaloRod.RankOneThrows>(3, family, Script, Arguments));
 
         Assert.NotEqual(0, error.ExitCode);
         Assert.Contains("the 3-rank", error.Message, StringComparison.Ordinal);
@@ -85,7 +85,7 @@ public sealed class MpiHarnessTests
         var pids = Repo.NewTempFolder("harness-pids");
 
         // The bound is the thing under test; it leaves the two ranks ample time to start on a loaded machine.
-        var error = await Assert.ThrowsAsync<TimeoutException>(() => MpiHarness.RunAsync<HaloRod.RankOneHangs>(2, MpiFamily.MpichAbi, arguments: [pids], timeout: TimeSpan.FromSeconds(30)));
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => global::Convergence.Testing.MpiHarness.RunAsync<HaloRod.RankOneHangs>(2, MpiFamily.MpichAbi, arguments: [pids], timeout: TimeSpan.FromSeconds(30)));
 
         Assert.Contains("did not end within 30 s and was killed", error.Message, StringComparison.Ordinal);
         var started = Directory.GetFiles(pids, "rank-*.pid").Select(f => int.Parse(File.ReadAllText(f), CultureInfo.InvariantCulture)).ToList();
