@@ -160,9 +160,10 @@ public sealed class CheckpointManager : ICheckpointHandler
         var isRoot = rank == 0;
         CheckpointPart? part = null;
         string? error = null;
+        var arrays = DeclaredArrays();
         try
         {
-            part = _store.WritePart(id, rank, _solver.WriteCheckpoint);
+            part = _store.WritePart(id, rank, stream => WriteState(stream, arrays));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -181,6 +182,7 @@ public sealed class CheckpointManager : ICheckpointHandler
         }
 
         _coordinator.Gather(mine, isRoot ? _table : Span<double>.Empty);
+        var layout = arrays is null ? null : GatherLayout(arrays);
         var name = CheckpointStore.NameOf(id);
         string? note = null;
         CheckpointManifest? manifest = null;
@@ -193,9 +195,14 @@ public sealed class CheckpointManager : ICheckpointHandler
                 verdict = VerdictNotComplete;
                 note = $"checkpoint {name} not complete: rank(s) {string.Join(",", failed)} could not write their part{(error is null ? string.Empty : $" ({error})")}; {(Last is null ? "no earlier checkpoint" : $"{CheckpointStore.NameOf(Last.Id)} stays the newest")}";
             }
+            else if (layout?.Gap() is { } gap)
+            {
+                verdict = VerdictNotComplete;
+                note = $"checkpoint {name} not complete: the solver's declared arrays do not tile ({gap}); {(Last is null ? "no earlier checkpoint" : $"{CheckpointStore.NameOf(Last.Id)} stays the newest")}";
+            }
             else
             {
-                manifest = NewManifest(id, state, reason, Unpack(_table));
+                manifest = NewManifest(id, state, reason, Unpack(_table)) with { Layout = layout };
                 if (!GoesOnAfter(reason))
                 {
                     try
@@ -473,19 +480,25 @@ public sealed class CheckpointManager : ICheckpointHandler
 
     /// <summary>How to continue from this folder, for the log, the page and the result.</summary>
     public string ResumeHint() =>
-        $"start the job again with --resume --checkpoint-dir {_store.Root} on {_coordinator.Size} rank(s)";
+        $"start the job again with --resume --checkpoint-dir {_store.Root} on {(_solver is IDistributedCheckpointable ? "any number of ranks" : FormattableString.Invariant($"{_coordinator.Size} rank(s)"))}";
 
     private string Describe(CheckpointManifest m) => FormattableString.Invariant(
         $"{CheckpointStore.NameOf(m.Id)} at iteration {m.Iteration} (total {m.TotalIterations}), {m.CreatedAt:yyyy-MM-dd HH:mm:ss}Z, {m.TotalBytes} bytes in {_store.FolderOf(m.Id)}. To resume: {ResumeHint()}");
 
     /// <summary>Why <paramref name="m"/> does not fit this job on this rank, or null when it does.</summary>
-    private string? Misfit(CheckpointManifest m) => Misfit(m, _coordinator.Size, _key);
+    private string? Misfit(CheckpointManifest m) => Misfit(m, _coordinator.Size, _key, ArraySignature(DeclaredArrays()));
 
     /// <summary>Why <paramref name="m"/> does not fit a job of <paramref name="ranks"/> ranks with key <paramref name="key"/>, or null when it does.</summary>
-    internal static string? Misfit(CheckpointManifest m, int ranks, string key)
+    /// <remarks>
+    /// <paramref name="arrays"/> is the job's declared arrays (<see cref="ArraySignature"/>): null when it declares
+    /// none, <see cref="AnyArrays"/> when it does but they are not known yet (the check before the start).
+    /// A checkpoint with a layout loads on any rank count into a job that declares the same arrays.
+    /// </remarks>
+    internal static string? Misfit(CheckpointManifest m, int ranks, string key, string? arrays = null)
     {
         var name = CheckpointStore.NameOf(m.Id);
-        if (m.Ranks != ranks)
+        var remappable = m.Layout is not null && arrays is not null;
+        if (m.Ranks != ranks && !remappable)
         {
             return $"{name} was written by {m.Ranks} rank(s), this job has {ranks}: start it with {m.Ranks} ranks, or use another --checkpoint-dir";
         }
@@ -497,7 +510,71 @@ public sealed class CheckpointManager : ICheckpointHandler
                 : $"{name} was written for '{m.Key}', this job is '{key}': start it with the options that wrote the checkpoint, or use another --checkpoint-dir";
         }
 
+        if (m.Layout is null && arrays is not null)
+        {
+            return $"{name} has no array layout (written before the solver declared its arrays): start without --resume, or use another --checkpoint-dir";
+        }
+
+        if (m.Layout is not null && arrays is null)
+        {
+            return $"{name} holds declared arrays, this solver declares none: use another --checkpoint-dir";
+        }
+
+        if (m.Layout is not null && arrays is not AnyArrays && !string.Equals(m.Layout.Signature, arrays, StringComparison.Ordinal))
+        {
+            return $"{name} holds arrays '{m.Layout.Signature}', this job declares '{arrays}': start it with the options that wrote the checkpoint, or use another --checkpoint-dir";
+        }
+
         return null;
+    }
+
+    /// <summary>For <see cref="Misfit(CheckpointManifest, int, string, string?)"/>: the job declares arrays, not yet known which.</summary>
+    internal const string AnyArrays = "*";
+
+    /// <summary>The signature of <paramref name="arrays"/> as a layout states it, or null when there are none.</summary>
+    internal static string? ArraySignature(IReadOnlyList<CheckpointArray>? arrays) =>
+        arrays is null ? null : CheckpointLayout.SignatureOf(arrays.Select(a => a.Describe()));
+
+    /// <summary>This rank's declared arrays, or null when the solver declares none (<see cref="IDistributedCheckpointable"/>).</summary>
+    private IReadOnlyList<CheckpointArray>? DeclaredArrays() => (_solver as IDistributedCheckpointable)?.CheckpointArrays;
+
+    /// <summary>This rank's part: its slice of every declared array, then the solver's free-form bytes.</summary>
+    private void WriteState(Stream stream, IReadOnlyList<CheckpointArray>? arrays)
+    {
+        foreach (var array in arrays ?? [])
+        {
+            stream.Write(array.Bytes());
+        }
+
+        _solver.WriteCheckpoint(stream);
+    }
+
+    /// <summary>
+    /// Collective when the solver declares arrays (every rank does alike): rank 0 gathers every rank's slice
+    /// of each and returns the layout; the other ranks get null.
+    /// </summary>
+    private CheckpointLayout? GatherLayout(IReadOnlyList<CheckpointArray> arrays)
+    {
+        var mine = new double[2 * arrays.Count];
+        for (var i = 0; i < arrays.Count; i++)
+        {
+            mine[2 * i] = arrays[i].Offset;
+            mine[(2 * i) + 1] = arrays[i].Count;
+        }
+
+        var size = _coordinator.Size;
+        var table = _coordinator.Rank == 0 ? new double[size * mine.Length] : [];
+        _coordinator.Gather(mine, table);
+        if (_coordinator.Rank != 0)
+        {
+            return null;
+        }
+
+        return new CheckpointLayout(arrays.Select((a, i) => new LayoutArray(
+            a.Name,
+            a.ElementType,
+            a.GlobalShape,
+            Enumerable.Range(0, size).Select(r => new LayoutSlice((long)table[(r * mine.Length) + (2 * i)], (long)table[(r * mine.Length) + (2 * i) + 1])).ToList())).ToList());
     }
 
     private bool KeyLikeRankZero => _keyLikeRankZero ?? true;
@@ -551,7 +628,7 @@ public sealed class CheckpointManager : ICheckpointHandler
 
             // Opened once: the solver reads the very file that was verified, even if another job sharing the
             // folder replaces it in between.
-            using var part = misfit is null ? _store.OpenVerifiedPart(manifest.Id, manifest.Parts[_coordinator.Rank], out problem) : null;
+            using var part = misfit is null ? PartSources.Open(_store, manifest, _coordinator.Rank, _coordinator.Size, DeclaredArrays(), out problem) : null;
             if (problem is not null)
             {
                 _log($"checkpoint {name}: this rank's part is not usable: {problem}");
@@ -591,7 +668,7 @@ public sealed class CheckpointManager : ICheckpointHandler
             string? loadError = null;
             try
             {
-                _solver.ReadCheckpoint(part!);
+                part!.Load(_solver);
             }
             catch (Exception ex)
             {

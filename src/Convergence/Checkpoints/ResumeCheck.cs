@@ -25,7 +25,12 @@ internal static class ResumeCheck
     /// when there is none at all (the job then starts fresh, as documented).
     /// </summary>
     /// <exception cref="OptionsException">Nothing fits; the message is the one line for stderr.</exception>
-    public static void RefuseIfNothingFits(CheckpointStore store, string key, ICoordinator coordinator, Action<string> log)
+    /// <param name="store">The checkpoint folder.</param>
+    /// <param name="key">This job's compatibility key.</param>
+    /// <param name="declaresArrays">The solver declares global arrays (<see cref="Convergence.Solver.IDistributedCheckpointable"/>): a checkpoint with a layout then fits any rank count.</param>
+    /// <param name="coordinator">The collectives.</param>
+    /// <param name="log">This rank's log.</param>
+    public static void RefuseIfNothingFits(CheckpointStore store, string key, bool declaresArrays, ICoordinator coordinator, Action<string> log)
     {
         var sameKey = SameKeyAsRankZero(coordinator, key);
         if (!sameKey)
@@ -37,7 +42,7 @@ internal static class ResumeCheck
         var refusal = string.Empty;
         if (coordinator.Rank == 0)
         {
-            refusal = Decide(store, key, coordinator.Size, (int)others, log);
+            refusal = Decide(store, key, declaresArrays, coordinator.Size, (int)others, log);
         }
 
         var bytes = Encoding.UTF8.GetBytes(refusal);
@@ -77,7 +82,7 @@ internal static class ResumeCheck
     }
 
     /// <summary>Rank 0: the refusal, or empty when the job may go on (something fits, or nothing is complete).</summary>
-    private static string Decide(CheckpointStore store, string key, int ranks, int otherKeys, Action<string> log)
+    private static string Decide(CheckpointStore store, string key, bool declaresArrays, int ranks, int otherKeys, Action<string> log)
     {
         var skippedLines = new List<string>();
         var incompatible = 0;
@@ -104,7 +109,7 @@ internal static class ResumeCheck
                     continue;
                 }
 
-                var misfit = CheckpointManager.Misfit(manifest, ranks, key)
+                var misfit = CheckpointManager.Misfit(manifest, ranks, key, declaresArrays ? CheckpointManager.AnyArrays : null)
                     ?? (otherKeys > 0 ? $"{CheckpointStore.NameOf(id)}: {otherKeys} rank(s) have another compatibility key than rank 0 (see their log)" : null);
                 if (misfit is null)
                 {

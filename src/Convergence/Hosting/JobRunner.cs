@@ -139,7 +139,7 @@ public sealed class JobRunner
     {
         if (_options.Resume && _solver is ICheckpointable checkpointable)
         {
-            ResumeCheck.RefuseIfNothingFits(new CheckpointStore(_options.CheckpointFolder), CheckpointManager.KeyOf(checkpointable, _solver.Name), _coordinator, _log.Write);
+            ResumeCheck.RefuseIfNothingFits(new CheckpointStore(_options.CheckpointFolder), CheckpointManager.KeyOf(checkpointable, _solver.Name), checkpointable is IDistributedCheckpointable, _coordinator, _log.Write);
         }
     }
 
