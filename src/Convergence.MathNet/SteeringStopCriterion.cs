@@ -273,7 +273,7 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>, ICo
 
     int ICommandTarget.Restart() => throw new NotSupportedException(NoOwnState);
 
-    CheckpointRestore ICommandTarget.Restore() => throw new NotSupportedException(NoOwnState);
+    CheckpointRestore ICommandTarget.Restore(long? only) => throw new NotSupportedException(NoOwnState);
 
     void ICommandTarget.ApplyCustom(ControlCommand command) => ApplyCustomCommand!(command);
 

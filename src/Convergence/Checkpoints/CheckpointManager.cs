@@ -111,6 +111,12 @@ public sealed class CheckpointManager : ICheckpointHandler
     /// </summary>
     internal bool ContinuesChain { get; init; }
 
+    /// <summary>
+    /// The checkpoint <c>--resume=ckpt-…</c> names: <see cref="Resume"/> loads that one or refuses (never an
+    /// older one, never a fresh start); null for the newest that fits.
+    /// </summary>
+    public long? ResumeFrom { get; init; }
+
     /// <summary>The checkpoint folder.</summary>
     public CheckpointStore Store => _store;
 
@@ -306,9 +312,11 @@ public sealed class CheckpointManager : ICheckpointHandler
     /// note says why (the command is declined, the job goes on).
     /// </summary>
     /// <exception cref="InvalidDataException">The solver failed to read a verified part on some rank (on every rank alike).</exception>
-    public CheckpointRestore Restore(ControlLoopState state)
+    /// <param name="state">The loop's state, rolled back.</param>
+    /// <param name="only">The checkpoint <c>RESTART checkpoint ckpt-…</c> names: that one or none (declined); null for the newest that fits.</param>
+    public CheckpointRestore Restore(ControlLoopState state, long? only = null)
     {
-        var (manifest, why) = LoadNewest();
+        var (manifest, why) = LoadNewest(only);
         if (manifest is null)
         {
             return new CheckpointRestore(false, why);
@@ -336,12 +344,12 @@ public sealed class CheckpointManager : ICheckpointHandler
     /// <exception cref="InvalidDataException">The solver failed to read a verified part on some rank (on every rank alike).</exception>
     public string Resume(ControlLoopState state)
     {
-        var (manifest, why) = LoadNewest();
+        var (manifest, why) = LoadNewest(ResumeFrom);
         if (manifest is null)
         {
-            if (_incompatible > 0)
+            if (_incompatible > 0 || ResumeFrom is not null)
             {
-                throw new OptionsException($"--resume: {why}");
+                throw new OptionsException($"--resume{(ResumeFrom is { } named ? "=" + CheckpointStore.NameOf(named) : string.Empty)}: {why}");
             }
 
             var fresh = $"resume: {why}; starting from the initial state";
@@ -590,12 +598,14 @@ public sealed class CheckpointManager : ICheckpointHandler
     /// its verified part fails the job on every rank at once: its state may be half replaced, so neither
     /// going on nor trying an older checkpoint is safe.
     /// </summary>
-    private (CheckpointManifest? Manifest, string Why) LoadNewest()
+    /// <param name="only">The one checkpoint to consider (<c>--resume=ckpt-…</c>, <c>RESTART checkpoint ckpt-…</c>); null for the newest that fits.</param>
+    private (CheckpointManifest? Manifest, string Why) LoadNewest(long? only = null)
     {
         WaitForBackground();
         var isRoot = _coordinator.Rank == 0;
         _keyLikeRankZero ??= ResumeCheck.SameKeyAsRankZero(_coordinator, _key);
-        var candidates = isRoot ? new Queue<long>(_store.ListIds()) : null;
+        var candidates = isRoot ? new Queue<long>(_store.ListIds().Where(id => only is null || id == only)) : null;
+        string? namedProblem = null;
         var skipped = 0;
         _incompatible = 0;
         string? firstMisfit = null;
@@ -603,11 +613,16 @@ public sealed class CheckpointManager : ICheckpointHandler
         while (true)
         {
             // Rank 0 chooses the candidate and hands its manifest to all: the others never list the folder.
-            var text = isRoot ? NextManifestText(candidates!, ref skipped) : null;
+            var text = isRoot ? NextManifestText(candidates!, ref skipped, ref namedProblem) : null;
             var bytes = text is null ? [] : Encoding.UTF8.GetBytes(text);
             var length = (int)BroadcastLong(bytes.Length);
             if (length == 0)
             {
+                if (only is { } named)
+                {
+                    return (null, $"{CheckpointStore.NameOf(named)} {(isRoot ? namedProblem ?? (firstMisfit is null ? $"is not in {_store.Root}" : $"does not fit this job: {firstMisfit}") : "cannot be loaded (see rank 0's log)")}");
+                }
+
                 return (null, _incompatible > 0
                     ? NothingFits(_store.Root, _incompatible, skipped, firstMisfit)
                     : skipped == 0 ? $"no checkpoint in {_store.Root}" : $"no complete checkpoint in {_store.Root} ({skipped} skipped)");
@@ -661,6 +676,8 @@ public sealed class CheckpointManager : ICheckpointHandler
                 {
                     _log($"checkpoint {name} skipped: part(s) of rank(s) {ranks} missing, truncated or altered (see those ranks' lines); trying an older one");
                 }
+
+                namedProblem = $"is damaged: part(s) of rank(s) {ranks} missing, truncated or altered";
 
                 continue;
             }
@@ -723,26 +740,18 @@ public sealed class CheckpointManager : ICheckpointHandler
     }
 
     /// <summary>Rank 0: the next candidate's manifest text, skipping (with a log line) those that are incomplete or damaged.</summary>
-    private string? NextManifestText(Queue<long> candidates, ref int skipped)
+    private string? NextManifestText(Queue<long> candidates, ref int skipped, ref string? problemOfLast)
     {
         while (candidates.TryDequeue(out var id))
         {
-            if (!_store.HasManifest(id))
+            if (CheckpointInspection.ReadComplete(_store, id, out var problem) is { } manifest)
             {
-                _log($"checkpoint {CheckpointStore.NameOf(id)} skipped: incomplete (no manifest; interrupted while being written)");
-                skipped++;
-                continue;
+                return manifest.Format();
             }
 
-            try
-            {
-                return _store.ReadManifest(id).Format();
-            }
-            catch (InvalidDataException ex)
-            {
-                _log($"checkpoint {CheckpointStore.NameOf(id)} skipped: {ex.Message}");
-                skipped++;
-            }
+            _log($"checkpoint {CheckpointStore.NameOf(id)} skipped: {problem}");
+            problemOfLast = $"cannot be loaded: {problem}";
+            skipped++;
         }
 
         return null;
