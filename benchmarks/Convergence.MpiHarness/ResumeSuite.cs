@@ -12,7 +12,9 @@ namespace Convergence.MpiHarness;
 /// Resume time against checkpoint size (issue 22): a solver whose state is one declared global array of
 /// doubles writes a checkpoint, then every rank loads it again as <c>--resume</c> does (the manifest from rank
 /// 0, each rank's part opened, re-hashed and read through one descriptor, the verdict agreed), repeated;
-/// beside it, a raw read of the same part without hashing, so the table shows what the verification costs.
+/// beside it, a raw read of the same part without hashing, so the table shows what the verification costs,
+/// and a load into a different split (every rank but the first straddles two parts, the last holds one and a
+/// half slices), which reads and verifies each part on up to two ranks, as a resume on another rank count does.
 /// </summary>
 /// <remarks>
 /// Collective; the slowest rank's time counts. The parts were just written, so the reads mostly come from the
@@ -27,7 +29,7 @@ internal sealed class ResumeSuite(ICoordinator world, HarnessOptions options)
         var sizes = options.Quick ? [1L << 20] : options.ResumeSizes;
         var root = Path.Combine(options.CheckpointFolder ?? Path.GetTempPath(), FormattableString.Invariant($"convergence-harness-resume-{JobId()}"));
         table.AppendLine(CultureInfo.InvariantCulture, $"Resume at np {world.Size}: one declared array, median of {repeats} loads per size, slowest rank, in {root}");
-        table.AppendLine("bytes/rank     total bytes   resume ms   raw read ms   resume MB/s (all ranks)");
+        table.AppendLine("bytes/rank     total bytes   resume ms   raw read ms   resume MB/s (all ranks)   other split ms");
         foreach (var bytesPerRank in sizes)
         {
             var count = (int)(bytesPerRank / sizeof(double));
@@ -46,11 +48,21 @@ internal sealed class ResumeSuite(ICoordinator world, HarnessOptions options)
             var part = Path.Combine(store.FolderOf(1), CheckpointStore.PartName(world.Rank));
             var resume = new List<double>();
             var raw = new List<double>();
+            var shifted = new List<double>();
+            var (shiftedOffset, shiftedCount) = Shifted(count);
+            var other = new double[shiftedCount];
+            var otherManager = new CheckpointManager(store, new ArraySolver(other, shiftedOffset, (long)count * world.Size), world, "harness", "harness", 1, _ => { }, null);
             for (var r = 0; r < repeats; r++)
             {
                 Array.Clear(data);
                 resume.Add(Timed(() => manager.Resume(new ControlLoopState { Tolerance = 1e-6, Residual = 1 })));
                 raw.Add(Timed(() => RawRead(part)));
+                shifted.Add(Timed(() => otherManager.Resume(new ControlLoopState { Tolerance = 1e-6, Residual = 1 })));
+            }
+
+            if (other[0] != shiftedOffset || other[^1] != shiftedOffset + shiftedCount - 1)
+            {
+                throw new InvalidOperationException("the array loaded into the other split does not hold what was written");
             }
 
             if (data[^1] != (world.Rank * (double)count) + count - 1)
@@ -60,7 +72,7 @@ internal sealed class ResumeSuite(ICoordinator world, HarnessOptions options)
 
             var median = Statistics.Median(resume);
             var total = bytesPerRank * world.Size;
-            table.AppendLine(CultureInfo.InvariantCulture, $"{bytesPerRank,10}  {total,12}   {median,9:F1}   {Statistics.Median(raw),11:F1}   {total / 1e6 / (median / 1e3),8:F0}");
+            table.AppendLine(CultureInfo.InvariantCulture, $"{bytesPerRank,10}  {total,12}   {median,9:F1}   {Statistics.Median(raw),11:F1}   {total / 1e6 / (median / 1e3),8:F0}                  {Statistics.Median(shifted),8:F1}");
         }
 
         world.Barrier();
@@ -70,6 +82,24 @@ internal sealed class ResumeSuite(ICoordinator world, HarnessOptions options)
         }
 
         return table.ToString();
+    }
+
+    /// <summary>This rank's slice in the other split: shifted by half a slice, the last rank taking the rest.</summary>
+    private (long Offset, int Count) Shifted(int count)
+    {
+        var half = count / 2;
+        if (world.Size == 1)
+        {
+            return (0, count);
+        }
+
+        if (world.Rank == 0)
+        {
+            return (0, half);
+        }
+
+        var offset = ((long)(world.Rank - 1) * count) + half;
+        return world.Rank == world.Size - 1 ? (offset, (int)(((long)count * world.Size) - offset)) : (offset, count);
     }
 
     /// <summary>Collective: the slowest rank's time for <paramref name="action"/>, in ms.</summary>
