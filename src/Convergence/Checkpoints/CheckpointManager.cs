@@ -543,8 +543,12 @@ public sealed class CheckpointManager : ICheckpointHandler
     internal static string? ArraySignature(IReadOnlyList<CheckpointArray>? arrays) =>
         arrays is null ? null : CheckpointLayout.SignatureOf(arrays.Select(a => a.Describe()));
 
-    /// <summary>This rank's declared arrays, or null when the solver declares none (<see cref="IDistributedCheckpointable"/>).</summary>
-    private IReadOnlyList<CheckpointArray>? DeclaredArrays() => (_solver as IDistributedCheckpointable)?.CheckpointArrays;
+    /// <summary>
+    /// This rank's declared arrays, or null when the solver declares none (<see cref="IDistributedCheckpointable"/>;
+    /// an empty list counts as none: such a checkpoint has no layout and keeps the rank count).
+    /// </summary>
+    private IReadOnlyList<CheckpointArray>? DeclaredArrays() =>
+        (_solver as IDistributedCheckpointable)?.CheckpointArrays is { Count: > 0 } arrays ? arrays : null;
 
     /// <summary>This rank's part: its slice of every declared array, then the solver's free-form bytes.</summary>
     private void WriteState(Stream stream, IReadOnlyList<CheckpointArray>? arrays)
