@@ -1,4 +1,5 @@
 using Convergence.Checkpoints;
+using Convergence.Commands;
 using Convergence.Options;
 using Convergence.Solver;
 
@@ -76,6 +77,33 @@ public sealed class NamedCheckpointTests
         Assert.Equal(1, result.Restarts);
         Assert.Contains("rolled back to ckpt-00000001", log, StringComparison.Ordinal);
         Assert.Contains("ckpt-00000042 is not in", log, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("RESTART checkpoint", 0, "checkpoint")]
+    [InlineData("restart CHECKPOINT ckpt-00000012 #r1", 12, "checkpoint ckpt-00000012")]
+    [InlineData("RESTART checkpoint 7", 7, "checkpoint ckpt-00000007")]
+    public void RestartCheckpointTakesAnOptionalCheckpointName(string line, long id, string arguments)
+    {
+        var command = new CommandParser().Parse(line).Command;
+
+        Assert.NotNull(command);
+        Assert.Equal(CommandKind.RestartFromCheckpoint, command.Kind);
+        Assert.Equal(id, command.WholeNumber);
+        Assert.Equal(arguments, command.Arguments);
+    }
+
+    [Theory]
+    [InlineData("RESTART checkpoint ckpt-x")]
+    [InlineData("RESTART checkpoint 0")]
+    [InlineData("RESTART checkpoint 3 4")]
+    [InlineData("RESTART later")]
+    public void RestartWithAnyOtherArgumentIsRejectedInOneLine(string line)
+    {
+        var result = new CommandParser().Parse(line);
+
+        Assert.Null(result.Command);
+        Assert.StartsWith("RESTART takes no argument, 'checkpoint' or 'checkpoint ckpt-00000012', got '", result.Rejection, StringComparison.Ordinal);
     }
 
     /// <summary>A folder with checkpoints 1 to 4 of the relaxation solver, at iterations 5, 10, 15 and 20.</summary>
