@@ -21,6 +21,8 @@ internal sealed record HarnessOptions
           --checkpoint-repeats R  interleaved repeats in the checkpoint suite (default 21)
           --checkpoint-calls C    confirmation collectives per repeat and row (default 5000)
           --checkpoint-dir DIR    where the throughput rows write (default the temp folder)
+          --resume-suite          run the resume suite only: resume time against checkpoint size (uses --checkpoint-repeats, --checkpoint-dir)
+          --resume-sizes B,B,...  bytes per rank of the resume suite's checkpoints (default 1048576,8388608,33554432)
         """;
 
     public bool Quick { get; init; }
@@ -53,6 +55,10 @@ internal sealed record HarnessOptions
 
     public string? CheckpointFolder { get; init; }
 
+    public bool RunResume { get; init; }
+
+    public IReadOnlyList<long> ResumeSizes { get; init; } = [1L << 20, 8L << 20, 32L << 20];
+
     /// <summary>Parses the command line; throws <see cref="FormatException"/> with a one-line message.</summary>
     public static HarnessOptions Parse(IReadOnlyList<string> args)
     {
@@ -81,6 +87,8 @@ internal sealed record HarnessOptions
                 "--checkpoint-repeats" => o with { CheckpointRepeats = (int)Number(name, Value(), 1, 1000) },
                 "--checkpoint-calls" => o with { CheckpointCalls = (int)Number(name, Value(), 1, 10_000_000) },
                 "--checkpoint-dir" => o with { CheckpointFolder = Value() },
+                "--resume-suite" => o with { RunResume = true },
+                "--resume-sizes" => o with { ResumeSizes = Value().Split(',').Select(v => Number(name, v, 8, 1_000_000_000)).ToList() },
                 "--every" => o with { EveryK = Number(name, Value(), 1, 1_000_000_000) },
                 "--only" => Value() switch
                 {

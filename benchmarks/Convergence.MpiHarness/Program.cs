@@ -78,6 +78,19 @@ internal static class Program
                 Console.WriteLine();
             }
 
+            if (options.RunResume)
+            {
+                var resume = new ResumeSuite(world, options).Run();
+                if (isRoot)
+                {
+                    Console.WriteLine(resume);
+                }
+
+                world.Barrier();
+                MpiRuntime.Shutdown();
+                return 0;
+            }
+
             if (options.RunCheckpoints)
             {
                 var checkpoints = new CheckpointSuite(world, options).Run();

@@ -1,29 +1,35 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using Convergence.Solver;
 
 namespace Convergence.Examples.Poisson;
 
 /// <summary>
-/// Checkpoints for the Poisson example: each rank writes its own block of the field (ghost rows included)
-/// after a small header that says which block it is, so a part can never be read into the wrong grid.
+/// Checkpoints for the Poisson example: the field is declared as one global array (<c>u</c>, the grid's
+/// rows with their two boundary columns), each rank's interior rows being its slice, so the framework saves
+/// it and a checkpoint loads on any rank count. The free-form rest is a small header, the same on every rank.
 /// </summary>
 /// <remarks>
 /// The field is all the state an iteration depends on: Jacobi's partner array is fully overwritten before
-/// it is read, and red-black SOR works in place. So a rank restored from a part continues bit for bit as the
-/// uninterrupted run would.
+/// it is read, red-black SOR works in place, and the ghost rows are exchanged before every sweep. So a run
+/// restored from a checkpoint continues as the uninterrupted run would: bit for bit on the same rank count,
+/// and with the same field on another one (Jacobi and red-black SOR do not depend on the split).
 /// </remarks>
-public sealed partial class PoissonSolver : ICheckpointable
+public sealed partial class PoissonSolver : IDistributedCheckpointable
 {
-    private const int CheckpointMagic = 0x50534E31; // "PSN1"
-    private const int HeaderBytes = 4 + 4 + 4 + 4 + 4 + 8 + 8;
+    private const int CheckpointMagic = 0x50534E32; // "PSN2"
+    private const int HeaderBytes = 4 + 4 + 4 + 8;
 
     /// <inheritdoc />
     /// <remarks>
-    /// The grid and the part format decide whether a part can be read; the method does not (the field is
-    /// valid for Jacobi and SOR alike), and the rank count is compared by the framework.
+    /// The grid and the part format decide whether a checkpoint can be read; the method does not (the field is
+    /// valid for Jacobi and SOR alike), and the rank count does not matter (the field is a declared array).
     /// </remarks>
-    public string CompatibilityKey => FormattableString.Invariant($"poisson-2d grid={_n}x{_n} part=PSN1");
+    public string CompatibilityKey => FormattableString.Invariant($"poisson-2d grid={_n}x{_n} part=PSN2");
+
+    /// <inheritdoc />
+    /// <remarks>Rows <c>_row0</c> onwards of the n × (n + 2) field; the ghost rows are not part of it.</remarks>
+    public IReadOnlyList<CheckpointArray> CheckpointArrays =>
+        [CheckpointArray.Of("u", [_n, _stride], (long)_row0 * _stride, _u.AsMemory(_stride, _rows * _stride))];
 
     /// <inheritdoc />
     public void WriteCheckpoint(Stream stream)
@@ -31,15 +37,9 @@ public sealed partial class PoissonSolver : ICheckpointable
         Span<byte> header = stackalloc byte[HeaderBytes];
         BinaryPrimitives.WriteInt32LittleEndian(header, CheckpointMagic);
         BinaryPrimitives.WriteInt32LittleEndian(header[4..], _n);
-        BinaryPrimitives.WriteInt32LittleEndian(header[8..], _row0);
-        BinaryPrimitives.WriteInt32LittleEndian(header[12..], _rows);
-        BinaryPrimitives.WriteInt32LittleEndian(header[16..], _options.Sor ? 1 : 0);
-        BinaryPrimitives.WriteInt64LittleEndian(header[20..], _sweeps);
-        BinaryPrimitives.WriteInt64LittleEndian(header[28..], _u.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(header[8..], _options.Sor ? 1 : 0);
+        BinaryPrimitives.WriteInt64LittleEndian(header[12..], _sweeps);
         stream.Write(header);
-
-        // Raw doubles in the machine's byte order; the header's magic would not match on a big-endian reader.
-        stream.Write(MemoryMarshal.AsBytes(_u.AsSpan()));
     }
 
     /// <inheritdoc />
@@ -49,20 +49,16 @@ public sealed partial class PoissonSolver : ICheckpointable
         stream.ReadExactly(header);
         var magic = BinaryPrimitives.ReadInt32LittleEndian(header);
         var n = BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
-        var row0 = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
-        var rows = BinaryPrimitives.ReadInt32LittleEndian(header[12..]);
-        var sor = BinaryPrimitives.ReadInt32LittleEndian(header[16..]) == 1;
-        var sweeps = BinaryPrimitives.ReadInt64LittleEndian(header[20..]);
-        var length = BinaryPrimitives.ReadInt64LittleEndian(header[28..]);
+        var sor = BinaryPrimitives.ReadInt32LittleEndian(header[8..]) == 1;
+        var sweeps = BinaryPrimitives.ReadInt64LittleEndian(header[12..]);
         if (magic != CheckpointMagic || !BitConverter.IsLittleEndian)
         {
             throw new InvalidDataException("this checkpoint part was not written by the Poisson example on this kind of machine");
         }
 
-        if (n != _n || row0 != _row0 || rows != _rows || length != _u.Length)
+        if (n != _n)
         {
-            throw new InvalidDataException(
-                $"the checkpoint holds rows {row0}..{row0 + rows - 1} of a {n}x{n} grid, this rank has rows {_row0}..{_row0 + _rows - 1} of {_n}x{_n}: resume with the same --n and rank count");
+            throw new InvalidDataException($"the checkpoint holds a {n}x{n} grid, this job has {_n}x{_n}: resume with the same --n");
         }
 
         if (sor != _options.Sor)
@@ -71,7 +67,6 @@ public sealed partial class PoissonSolver : ICheckpointable
             Console.Error.WriteLine($"poisson: rank {_rank}: checkpoint written with --method {(sor ? "sor" : "jacobi")}, continuing with {(_options.Sor ? "sor" : "jacobi")}");
         }
 
-        stream.ReadExactly(MemoryMarshal.AsBytes(_u.AsSpan()));
         _sweeps = sweeps;
     }
 }

@@ -21,6 +21,7 @@ internal static class CommandLine
             NotifyCommand.Create(environment),
             StatusCommand.Create(environment),
             PortalCommand.Create(environment),
+            CheckpointsCommand.Create(environment),
         };
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable);

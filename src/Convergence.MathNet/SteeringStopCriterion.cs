@@ -298,7 +298,7 @@ public sealed class SteeringStopCriterion : IIterationStopCriterion<double>, ICo
 
     int ICommandTarget.Restart() => throw new NotSupportedException(NoOwnState);
 
-    CheckpointRestore ICommandTarget.Restore() => throw new NotSupportedException(NoOwnState);
+    CheckpointRestore ICommandTarget.Restore(long? only) => throw new NotSupportedException(NoOwnState);
 
     string? ICommandTarget.PauseUnavailable => "a MathNet.Numerics solver runs its own loop, which cannot be held (run it under the control loop to pause)";
 

@@ -111,6 +111,12 @@ public sealed class CheckpointManager : ICheckpointHandler
     /// </summary>
     internal bool ContinuesChain { get; init; }
 
+    /// <summary>
+    /// The checkpoint <c>--resume=ckpt-…</c> names: <see cref="Resume"/> loads that one or refuses (never an
+    /// older one, never a fresh start); null for the newest that fits.
+    /// </summary>
+    public long? ResumeFrom { get; init; }
+
     /// <summary>The checkpoint folder.</summary>
     public CheckpointStore Store => _store;
 
@@ -160,9 +166,10 @@ public sealed class CheckpointManager : ICheckpointHandler
         var isRoot = rank == 0;
         CheckpointPart? part = null;
         string? error = null;
+        var arrays = DeclaredArrays();
         try
         {
-            part = _store.WritePart(id, rank, _solver.WriteCheckpoint);
+            part = _store.WritePart(id, rank, stream => WriteState(stream, arrays));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -181,6 +188,7 @@ public sealed class CheckpointManager : ICheckpointHandler
         }
 
         _coordinator.Gather(mine, isRoot ? _table : Span<double>.Empty);
+        var layout = arrays is null ? null : GatherLayout(arrays);
         var name = CheckpointStore.NameOf(id);
         string? note = null;
         CheckpointManifest? manifest = null;
@@ -193,9 +201,14 @@ public sealed class CheckpointManager : ICheckpointHandler
                 verdict = VerdictNotComplete;
                 note = $"checkpoint {name} not complete: rank(s) {string.Join(",", failed)} could not write their part{(error is null ? string.Empty : $" ({error})")}; {(Last is null ? "no earlier checkpoint" : $"{CheckpointStore.NameOf(Last.Id)} stays the newest")}";
             }
+            else if (layout?.Gap() is { } gap)
+            {
+                verdict = VerdictNotComplete;
+                note = $"checkpoint {name} not complete: the solver's declared arrays do not tile ({gap}); {(Last is null ? "no earlier checkpoint" : $"{CheckpointStore.NameOf(Last.Id)} stays the newest")}";
+            }
             else
             {
-                manifest = NewManifest(id, state, reason, Unpack(_table));
+                manifest = NewManifest(id, state, reason, Unpack(_table)) with { Layout = layout };
                 if (!GoesOnAfter(reason))
                 {
                     try
@@ -299,9 +312,11 @@ public sealed class CheckpointManager : ICheckpointHandler
     /// note says why (the command is declined, the job goes on).
     /// </summary>
     /// <exception cref="InvalidDataException">The solver failed to read a verified part on some rank (on every rank alike).</exception>
-    public CheckpointRestore Restore(ControlLoopState state)
+    /// <param name="state">The loop's state, rolled back.</param>
+    /// <param name="only">The checkpoint <c>RESTART checkpoint ckpt-…</c> names: that one or none (declined); null for the newest that fits.</param>
+    public CheckpointRestore Restore(ControlLoopState state, long? only = null)
     {
-        var (manifest, why) = LoadNewest();
+        var (manifest, why) = LoadNewest(only);
         if (manifest is null)
         {
             return new CheckpointRestore(false, why);
@@ -329,12 +344,12 @@ public sealed class CheckpointManager : ICheckpointHandler
     /// <exception cref="InvalidDataException">The solver failed to read a verified part on some rank (on every rank alike).</exception>
     public string Resume(ControlLoopState state)
     {
-        var (manifest, why) = LoadNewest();
+        var (manifest, why) = LoadNewest(ResumeFrom);
         if (manifest is null)
         {
-            if (_incompatible > 0)
+            if (_incompatible > 0 || ResumeFrom is not null)
             {
-                throw new OptionsException($"--resume: {why}");
+                throw new OptionsException($"--resume{(ResumeFrom is { } named ? "=" + CheckpointStore.NameOf(named) : string.Empty)}: {why}");
             }
 
             var fresh = $"resume: {why}; starting from the initial state";
@@ -473,19 +488,25 @@ public sealed class CheckpointManager : ICheckpointHandler
 
     /// <summary>How to continue from this folder, for the log, the page and the result.</summary>
     public string ResumeHint() =>
-        $"start the job again with --resume --checkpoint-dir {_store.Root} on {_coordinator.Size} rank(s)";
+        $"start the job again with --resume --checkpoint-dir {_store.Root} on {(_solver is IDistributedCheckpointable ? "any number of ranks" : FormattableString.Invariant($"{_coordinator.Size} rank(s)"))}";
 
     private string Describe(CheckpointManifest m) => FormattableString.Invariant(
         $"{CheckpointStore.NameOf(m.Id)} at iteration {m.Iteration} (total {m.TotalIterations}), {m.CreatedAt:yyyy-MM-dd HH:mm:ss}Z, {m.TotalBytes} bytes in {_store.FolderOf(m.Id)}. To resume: {ResumeHint()}");
 
     /// <summary>Why <paramref name="m"/> does not fit this job on this rank, or null when it does.</summary>
-    private string? Misfit(CheckpointManifest m) => Misfit(m, _coordinator.Size, _key);
+    private string? Misfit(CheckpointManifest m) => Misfit(m, _coordinator.Size, _key, ArraySignature(DeclaredArrays()));
 
     /// <summary>Why <paramref name="m"/> does not fit a job of <paramref name="ranks"/> ranks with key <paramref name="key"/>, or null when it does.</summary>
-    internal static string? Misfit(CheckpointManifest m, int ranks, string key)
+    /// <remarks>
+    /// <paramref name="arrays"/> is the job's declared arrays (<see cref="ArraySignature"/>): null when it declares
+    /// none, <see cref="AnyArrays"/> when it does but they are not known yet (the check before the start).
+    /// A checkpoint with a layout loads on any rank count into a job that declares the same arrays.
+    /// </remarks>
+    internal static string? Misfit(CheckpointManifest m, int ranks, string key, string? arrays = null)
     {
         var name = CheckpointStore.NameOf(m.Id);
-        if (m.Ranks != ranks)
+        var remappable = m.Layout is not null && arrays is not null;
+        if (m.Ranks != ranks && !remappable)
         {
             return $"{name} was written by {m.Ranks} rank(s), this job has {ranks}: start it with {m.Ranks} ranks, or use another --checkpoint-dir";
         }
@@ -497,7 +518,75 @@ public sealed class CheckpointManager : ICheckpointHandler
                 : $"{name} was written for '{m.Key}', this job is '{key}': start it with the options that wrote the checkpoint, or use another --checkpoint-dir";
         }
 
+        if (m.Layout is null && arrays is not null)
+        {
+            return $"{name} has no array layout (written before the solver declared its arrays): start without --resume, or use another --checkpoint-dir";
+        }
+
+        if (m.Layout is not null && arrays is null)
+        {
+            return $"{name} holds declared arrays, this solver declares none: use another --checkpoint-dir";
+        }
+
+        if (m.Layout is not null && arrays is not AnyArrays && !string.Equals(m.Layout.Signature, arrays, StringComparison.Ordinal))
+        {
+            return $"{name} holds arrays '{m.Layout.Signature}', this job declares '{arrays}': start it with the options that wrote the checkpoint, or use another --checkpoint-dir";
+        }
+
         return null;
+    }
+
+    /// <summary>For <see cref="Misfit(CheckpointManifest, int, string, string?)"/>: the job declares arrays, not yet known which.</summary>
+    internal const string AnyArrays = "*";
+
+    /// <summary>The signature of <paramref name="arrays"/> as a layout states it, or null when there are none.</summary>
+    internal static string? ArraySignature(IReadOnlyList<CheckpointArray>? arrays) =>
+        arrays is null ? null : CheckpointLayout.SignatureOf(arrays.Select(a => a.Describe()));
+
+    /// <summary>
+    /// This rank's declared arrays, or null when the solver declares none (<see cref="IDistributedCheckpointable"/>;
+    /// an empty list counts as none: such a checkpoint has no layout and keeps the rank count).
+    /// </summary>
+    private IReadOnlyList<CheckpointArray>? DeclaredArrays() =>
+        (_solver as IDistributedCheckpointable)?.CheckpointArrays is { Count: > 0 } arrays ? arrays : null;
+
+    /// <summary>This rank's part: its slice of every declared array, then the solver's free-form bytes.</summary>
+    private void WriteState(Stream stream, IReadOnlyList<CheckpointArray>? arrays)
+    {
+        foreach (var array in arrays ?? [])
+        {
+            stream.Write(array.Bytes());
+        }
+
+        _solver.WriteCheckpoint(stream);
+    }
+
+    /// <summary>
+    /// Collective when the solver declares arrays (every rank does alike): rank 0 gathers every rank's slice
+    /// of each and returns the layout; the other ranks get null.
+    /// </summary>
+    private CheckpointLayout? GatherLayout(IReadOnlyList<CheckpointArray> arrays)
+    {
+        var mine = new double[2 * arrays.Count];
+        for (var i = 0; i < arrays.Count; i++)
+        {
+            mine[2 * i] = arrays[i].Offset;
+            mine[(2 * i) + 1] = arrays[i].Count;
+        }
+
+        var size = _coordinator.Size;
+        var table = _coordinator.Rank == 0 ? new double[size * mine.Length] : [];
+        _coordinator.Gather(mine, table);
+        if (_coordinator.Rank != 0)
+        {
+            return null;
+        }
+
+        return new CheckpointLayout(arrays.Select((a, i) => new LayoutArray(
+            a.Name,
+            a.ElementType,
+            a.GlobalShape,
+            Enumerable.Range(0, size).Select(r => new LayoutSlice((long)table[(r * mine.Length) + (2 * i)], (long)table[(r * mine.Length) + (2 * i) + 1])).ToList())).ToList());
     }
 
     private bool KeyLikeRankZero => _keyLikeRankZero ?? true;
@@ -513,12 +602,14 @@ public sealed class CheckpointManager : ICheckpointHandler
     /// its verified part fails the job on every rank at once: its state may be half replaced, so neither
     /// going on nor trying an older checkpoint is safe.
     /// </summary>
-    private (CheckpointManifest? Manifest, string Why) LoadNewest()
+    /// <param name="only">The one checkpoint to consider (<c>--resume=ckpt-…</c>, <c>RESTART checkpoint ckpt-…</c>); null for the newest that fits.</param>
+    private (CheckpointManifest? Manifest, string Why) LoadNewest(long? only = null)
     {
         WaitForBackground();
         var isRoot = _coordinator.Rank == 0;
         _keyLikeRankZero ??= ResumeCheck.SameKeyAsRankZero(_coordinator, _key);
-        var candidates = isRoot ? new Queue<long>(_store.ListIds()) : null;
+        var candidates = isRoot ? new Queue<long>(_store.ListIds().Where(id => only is null || id == only)) : null;
+        string? namedProblem = null;
         var skipped = 0;
         _incompatible = 0;
         string? firstMisfit = null;
@@ -526,11 +617,16 @@ public sealed class CheckpointManager : ICheckpointHandler
         while (true)
         {
             // Rank 0 chooses the candidate and hands its manifest to all: the others never list the folder.
-            var text = isRoot ? NextManifestText(candidates!, ref skipped) : null;
+            var text = isRoot ? NextManifestText(candidates!, ref skipped, ref namedProblem) : null;
             var bytes = text is null ? [] : Encoding.UTF8.GetBytes(text);
             var length = (int)BroadcastLong(bytes.Length);
             if (length == 0)
             {
+                if (only is { } named)
+                {
+                    return (null, $"{CheckpointStore.NameOf(named)} {(isRoot ? namedProblem ?? (firstMisfit is null ? $"is not in {_store.Root}" : $"does not fit this job: {firstMisfit}") : "cannot be loaded (see rank 0's log)")}");
+                }
+
                 return (null, _incompatible > 0
                     ? NothingFits(_store.Root, _incompatible, skipped, firstMisfit)
                     : skipped == 0 ? $"no checkpoint in {_store.Root}" : $"no complete checkpoint in {_store.Root} ({skipped} skipped)");
@@ -551,7 +647,7 @@ public sealed class CheckpointManager : ICheckpointHandler
 
             // Opened once: the solver reads the very file that was verified, even if another job sharing the
             // folder replaces it in between.
-            using var part = misfit is null ? _store.OpenVerifiedPart(manifest.Id, manifest.Parts[_coordinator.Rank], out problem) : null;
+            using var part = misfit is null ? PartSources.Open(_store, manifest, _coordinator.Rank, _coordinator.Size, DeclaredArrays(), out problem) : null;
             if (problem is not null)
             {
                 _log($"checkpoint {name}: this rank's part is not usable: {problem}");
@@ -585,13 +681,15 @@ public sealed class CheckpointManager : ICheckpointHandler
                     _log($"checkpoint {name} skipped: part(s) of rank(s) {ranks} missing, truncated or altered (see those ranks' lines); trying an older one");
                 }
 
+                namedProblem = $"is damaged: part(s) of rank(s) {ranks} missing, truncated or altered";
+
                 continue;
             }
 
             string? loadError = null;
             try
             {
-                _solver.ReadCheckpoint(part!);
+                part!.Load(_solver);
             }
             catch (Exception ex)
             {
@@ -646,26 +744,18 @@ public sealed class CheckpointManager : ICheckpointHandler
     }
 
     /// <summary>Rank 0: the next candidate's manifest text, skipping (with a log line) those that are incomplete or damaged.</summary>
-    private string? NextManifestText(Queue<long> candidates, ref int skipped)
+    private string? NextManifestText(Queue<long> candidates, ref int skipped, ref string? problemOfLast)
     {
         while (candidates.TryDequeue(out var id))
         {
-            if (!_store.HasManifest(id))
+            if (CheckpointInspection.ReadComplete(_store, id, out var problem) is { } manifest)
             {
-                _log($"checkpoint {CheckpointStore.NameOf(id)} skipped: incomplete (no manifest; interrupted while being written)");
-                skipped++;
-                continue;
+                return manifest.Format();
             }
 
-            try
-            {
-                return _store.ReadManifest(id).Format();
-            }
-            catch (InvalidDataException ex)
-            {
-                _log($"checkpoint {CheckpointStore.NameOf(id)} skipped: {ex.Message}");
-                skipped++;
-            }
+            _log($"checkpoint {CheckpointStore.NameOf(id)} skipped: {problem}");
+            problemOfLast = $"cannot be loaded: {problem}";
+            skipped++;
         }
 
         return null;

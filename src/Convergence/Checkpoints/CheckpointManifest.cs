@@ -61,6 +61,18 @@ public sealed record CheckpointManifest
     /// <summary>One part per rank, in rank order.</summary>
     public required IReadOnlyList<CheckpointPart> Parts { get; init; }
 
+    /// <summary>
+    /// How the solver's declared global arrays are split over the parts (<see cref="Convergence.Solver.IDistributedCheckpointable"/>),
+    /// or null when the solver declares none (then only a job on the same rank count can load it).
+    /// </summary>
+    public CheckpointLayout? Layout { get; init; }
+
+    /// <summary>
+    /// Lines of the manifest this version does not interpret itself (other than <c>layout.</c> and <c>part</c>),
+    /// by key, as read; empty for a manifest built in memory. Not written back by <see cref="Format"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> OtherFields { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>The sum of the parts' lengths.</summary>
     public long TotalBytes => Parts.Sum(p => p.Length);
 
@@ -81,6 +93,7 @@ public sealed record CheckpointManifest
         Line(sb, "restarts", Restarts.ToString(CultureInfo.InvariantCulture));
         Line(sb, "reason", OneLine(Reason));
         Line(sb, "created_at", CreatedAt.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
+        Layout?.Format(sb);
         foreach (var part in Parts)
         {
             Line(sb, "part", FormattableString.Invariant($"{part.Rank} {part.FileName} {part.Length} {part.Sha256}"));
@@ -114,6 +127,7 @@ public sealed record CheckpointManifest
 
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         var parts = new List<CheckpointPart>();
+        var layout = new List<(string Key, string Value)>();
         foreach (var line in body.Split('\n').Skip(1))
         {
             var eq = line.IndexOf('=', StringComparison.Ordinal);
@@ -127,6 +141,10 @@ public sealed record CheckpointManifest
             if (key == "part")
             {
                 parts.Add(ParsePart(value));
+            }
+            else if (key.StartsWith(CheckpointLayout.KeyPrefix, StringComparison.Ordinal))
+            {
+                layout.Add((key, value));
             }
             else
             {
@@ -157,7 +175,12 @@ public sealed record CheckpointManifest
             throw new InvalidDataException($"manifest names {parts.Count} parts for {manifest.Ranks} ranks");
         }
 
-        return manifest;
+        string[] known = ["id", "job", "solver", "key", "ranks", "iteration", "total_iterations", "tolerance", "residual", "restarts", "reason", "created_at"];
+        return manifest with
+        {
+            Layout = CheckpointLayout.Parse(layout, manifest.Ranks),
+            OtherFields = fields.Where(f => !known.Contains(f.Key)).ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal),
+        };
     }
 
     /// <summary>Lower-case hex SHA-256 of <paramref name="text"/> as UTF-8.</summary>

@@ -25,7 +25,13 @@ internal static class ResumeCheck
     /// when there is none at all (the job then starts fresh, as documented).
     /// </summary>
     /// <exception cref="OptionsException">Nothing fits; the message is the one line for stderr.</exception>
-    public static void RefuseIfNothingFits(CheckpointStore store, string key, ICoordinator coordinator, Action<string> log)
+    /// <param name="store">The checkpoint folder.</param>
+    /// <param name="key">This job's compatibility key.</param>
+    /// <param name="declaresArrays">The solver declares global arrays (<see cref="Convergence.Solver.IDistributedCheckpointable"/>): a checkpoint with a layout then fits any rank count.</param>
+    /// <param name="coordinator">The collectives.</param>
+    /// <param name="log">This rank's log.</param>
+    /// <param name="only">The checkpoint <c>--resume=ckpt-…</c> names (refused unless that one is complete and fits), or null.</param>
+    public static void RefuseIfNothingFits(CheckpointStore store, string key, bool declaresArrays, ICoordinator coordinator, Action<string> log, long? only = null)
     {
         var sameKey = SameKeyAsRankZero(coordinator, key);
         if (!sameKey)
@@ -37,7 +43,9 @@ internal static class ResumeCheck
         var refusal = string.Empty;
         if (coordinator.Rank == 0)
         {
-            refusal = Decide(store, key, coordinator.Size, (int)others, log);
+            refusal = only is { } named
+                ? DecideNamed(store, named, key, declaresArrays, coordinator.Size, (int)others)
+                : Decide(store, key, declaresArrays, coordinator.Size, (int)others, log);
         }
 
         var bytes = Encoding.UTF8.GetBytes(refusal);
@@ -53,7 +61,7 @@ internal static class ResumeCheck
         }
 
         coordinator.Broadcast(bytes);
-        throw new OptionsException($"--resume: {Encoding.UTF8.GetString(bytes)}");
+        throw new OptionsException($"--resume{(only is { } id ? "=" + CheckpointStore.NameOf(id) : string.Empty)}: {Encoding.UTF8.GetString(bytes)}");
     }
 
     /// <summary>Collective: true on the ranks whose compatibility key is rank 0's (no checkpoint can fit the whole job otherwise).</summary>
@@ -76,8 +84,34 @@ internal static class ResumeCheck
         return string.Equals(rootKey, key, StringComparison.Ordinal);
     }
 
+    /// <summary>Rank 0: why the named checkpoint cannot be loaded into this job, or empty when it is complete and fits (its parts are checked by the load).</summary>
+    private static string DecideNamed(CheckpointStore store, long id, string key, bool declaresArrays, int ranks, int otherKeys)
+    {
+        var name = CheckpointStore.NameOf(id);
+        try
+        {
+            if (!store.ListIds().Contains(id))
+            {
+                return $"{name} is not in {store.Root} (see 'convergence checkpoints list --checkpoint-dir {store.Root}')";
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $"cannot read {store.Root}: {ex.Message}";
+        }
+
+        if (CheckpointInspection.ReadComplete(store, id, out var problem) is not { } manifest)
+        {
+            return $"{name} cannot be loaded: {problem}";
+        }
+
+        var misfit = CheckpointManager.Misfit(manifest, ranks, key, declaresArrays ? CheckpointManager.AnyArrays : null)
+            ?? (otherKeys > 0 ? $"{otherKeys} rank(s) have another compatibility key than rank 0 (see their log)" : null);
+        return misfit is null ? string.Empty : $"{name} does not fit this job: {misfit}";
+    }
+
     /// <summary>Rank 0: the refusal, or empty when the job may go on (something fits, or nothing is complete).</summary>
-    private static string Decide(CheckpointStore store, string key, int ranks, int otherKeys, Action<string> log)
+    private static string Decide(CheckpointStore store, string key, bool declaresArrays, int ranks, int otherKeys, Action<string> log)
     {
         var skippedLines = new List<string>();
         var incompatible = 0;
@@ -87,24 +121,13 @@ internal static class ResumeCheck
         {
             foreach (var id in store.ListIds())
             {
-                if (!store.HasManifest(id))
+                if (CheckpointInspection.ReadComplete(store, id, out _) is not { } manifest)
                 {
                     skipped++;
                     continue;
                 }
 
-                CheckpointManifest manifest;
-                try
-                {
-                    manifest = store.ReadManifest(id);
-                }
-                catch (InvalidDataException)
-                {
-                    skipped++;
-                    continue;
-                }
-
-                var misfit = CheckpointManager.Misfit(manifest, ranks, key)
+                var misfit = CheckpointManager.Misfit(manifest, ranks, key, declaresArrays ? CheckpointManager.AnyArrays : null)
                     ?? (otherKeys > 0 ? $"{CheckpointStore.NameOf(id)}: {otherKeys} rank(s) have another compatibility key than rank 0 (see their log)" : null);
                 if (misfit is null)
                 {

@@ -165,9 +165,9 @@ public sealed class CommandParser
                     return Accept(CommandKind.Restart, 0, name, arguments, clientId);
                 }
 
-                return arguments.Equals("checkpoint", StringComparison.OrdinalIgnoreCase)
-                    ? Accept(CommandKind.RestartFromCheckpoint, 0, name, "checkpoint", clientId)
-                    : ParseResult.Reject($"RESTART takes no argument or 'checkpoint', got '{Shorten(arguments)}'", clientId);
+                return RestartCheckpointId(arguments) is { } restoreId
+                    ? Accept(CommandKind.RestartFromCheckpoint, restoreId, name, restoreId == 0 ? "checkpoint" : FormattableString.Invariant($"checkpoint ckpt-{restoreId:D8}"), clientId)
+                    : ParseResult.Reject($"RESTART takes no argument, 'checkpoint' or 'checkpoint ckpt-00000012', got '{Shorten(arguments)}'", clientId);
             case "CHANGE_TOLERANCE":
                 if (!double.TryParse(arguments, NumberStyles.Float, CultureInfo.InvariantCulture, out var tolerance)
                     || !double.IsFinite(tolerance) || tolerance <= 0)
@@ -281,6 +281,31 @@ public sealed class CommandParser
         arguments.Length == 0
             ? Accept(kind, 0, name, arguments, clientId)
             : ParseResult.Reject($"{name} takes no argument, got '{Shorten(arguments)}'", clientId);
+
+    /// <summary>
+    /// <c>RESTART</c>'s argument: <c>checkpoint</c> (0, the newest that fits) or <c>checkpoint ckpt-00000012</c> /
+    /// <c>checkpoint 12</c> (that one); null when it is neither.
+    /// </summary>
+    private static long? RestartCheckpointId(string arguments)
+    {
+        var words = arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0 || !words[0].Equals("checkpoint", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        if (words.Length == 1)
+        {
+            return 0;
+        }
+
+        var digits = words[1].StartsWith("ckpt-", StringComparison.OrdinalIgnoreCase) ? words[1][5..] : words[1];
+        return words.Length == 2
+            && long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            && id is >= 1 and <= 1L << 52
+            ? id
+            : null;
+    }
 
     private static ParseResult Accept(CommandKind kind, double value, string name, string arguments, string? clientId) =>
         ParseResult.Accept(new ControlCommand(kind, value, name, arguments, clientId));

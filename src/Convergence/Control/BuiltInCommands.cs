@@ -49,7 +49,7 @@ internal static class BuiltInCommands
                     return Unavailable(command, noRestore);
                 }
 
-                var restore = target.Restore();
+                var restore = target.Restore(command.WholeNumber > 0 ? command.WholeNumber : null);
                 return restore.Restored ? CommandEffect.Applied(restore.Note, restarted: true) : CommandEffect.Refused(restore.Note);
             case CommandKind.Pause:
                 return target.PauseUnavailable is { } noPause

@@ -10,8 +10,11 @@ public interface ICheckpointHandler
     /// </summary>
     string Write(ControlLoopState state, string reason);
 
-    /// <summary>For <c>RESTART checkpoint</c>: loads the newest checkpoint that fits into the solver and <paramref name="state"/>, or says why none does.</summary>
-    CheckpointRestore Restore(ControlLoopState state);
+    /// <summary>
+    /// For <c>RESTART checkpoint [ID]</c>: loads the newest checkpoint that fits (or the one numbered
+    /// <paramref name="only"/>) into the solver and <paramref name="state"/>, or says why it cannot.
+    /// </summary>
+    CheckpointRestore Restore(ControlLoopState state, long? only = null);
 
     /// <summary>At the start of a resumed job, after the solver's initialisation: loads the newest checkpoint that fits; returns a note for the log.</summary>
     string ResumeAtStart(ControlLoopState state);

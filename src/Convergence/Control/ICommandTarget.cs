@@ -24,8 +24,8 @@ internal interface ICommandTarget
     /// <summary>Starts the solver again from its initial state; returns the number of restarts so far.</summary>
     int Restart();
 
-    /// <summary>Loads the newest checkpoint that fits (collective).</summary>
-    CheckpointRestore Restore();
+    /// <summary>Loads the newest checkpoint that fits, or the one numbered <paramref name="only"/> (collective).</summary>
+    CheckpointRestore Restore(long? only = null);
 
     /// <summary>Why <c>PAUSE</c> and <c>RESUME</c> cannot be done here; null when they can.</summary>
     string? PauseUnavailable { get; }

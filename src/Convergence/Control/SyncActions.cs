@@ -203,9 +203,9 @@ internal sealed class SyncActions : ICommandTarget
         return _state.Restarts;
     }
 
-    CheckpointRestore ICommandTarget.Restore()
+    CheckpointRestore ICommandTarget.Restore(long? only)
     {
-        var restore = _checkpoints!.Restore(_state);
+        var restore = _checkpoints!.Restore(_state, only);
         if (restore.Restored)
         {
             _services?.Live.RecordRestart(_state.Restarts);

@@ -189,7 +189,7 @@ public sealed class JobRunner
     {
         if (_options.Resume && _solver is ICheckpointable checkpointable)
         {
-            ResumeCheck.RefuseIfNothingFits(new CheckpointStore(_options.CheckpointFolder), CheckpointManager.KeyOf(checkpointable, _solver.Name), _coordinator, _log.Write);
+            ResumeCheck.RefuseIfNothingFits(new CheckpointStore(_options.CheckpointFolder), CheckpointManager.KeyOf(checkpointable, _solver.Name), checkpointable is IDistributedCheckpointable, _coordinator, _log.Write, _options.ResumeFrom);
         }
     }
 
@@ -375,6 +375,7 @@ public sealed class JobRunner
         {
             ToleranceGivenBy = _options.GivenBy("--tolerance"),
             ContinuesChain = _options.ChainLink > 1,
+            ResumeFrom = _options.ResumeFrom,
         };
         manager.Initialize();
         if (_coordinator.Rank == 0 && _options.Deadline is { } deadline)

@@ -118,6 +118,12 @@ public sealed record RunOptions
     /// <summary>Continue from the newest complete checkpoint in <see cref="CheckpointFolder"/> (start fresh when there is none).</summary>
     public bool Resume { get; init; }
 
+    /// <summary>
+    /// The checkpoint <c>--resume=ckpt-00000012</c> names (its number), or null for the newest that fits: that
+    /// one is loaded, or the job is refused (never an older one, never a fresh start).
+    /// </summary>
+    public long? ResumeFrom { get; init; }
+
     /// <summary>Which POSIX signals are caught and what they ask for.</summary>
     public SignalMap Signals
     {
@@ -254,7 +260,7 @@ public sealed record RunOptions
     /// own log line gives the time).
     /// </summary>
     public string Describe() => FormattableString.Invariant(
-        $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s checkpoints={CheckpointFolder} checkpoint-every={CheckpointEvery?.ToString() ?? "off"} keep={CheckpointKeep} resume={(Resume ? "on" : "off")} signals={Signals} deadline={(Deadline is null ? "none" : "set")} slurm-end-time={(SlurmEndTimeEvery is { } every ? $"{every.TotalSeconds:0}s" : "off")}{(SlurmJobId is null ? string.Empty : $" slurm-job={SlurmJobId}")}{(ChainLink == 0 ? string.Empty : $" chain-link={ChainLink}/{ChainMax} next-job={ChainNextJob ?? "none"}")} tolerance-kind={(RelativeTolerance ? "relative" : "absolute")} divergence-factor={(DivergenceFactor is { } factor ? factor.ToString("R", CultureInfo.InvariantCulture) : "off")} stagnation={Stagnation?.ToString() ?? "off"} stall-timeout={(StallTimeout is { } stall ? $"{stall.TotalSeconds:0.###}s" : "off")}");
+        $"service={ServiceDirectory} tolerance={Tolerance:G6} max-iterations={MaxIterations} sync={Sync} poll={PollInterval.TotalMilliseconds:0}ms change-notifications={(UseChangeNotifications ? "on" : "off")} replay={(ReplayExistingNotifications ? "on" : "off")} status-every={StatusInterval.TotalSeconds:0.###}s progress-every={ProgressInterval.TotalSeconds:0.###}s checkpoints={CheckpointFolder} checkpoint-every={CheckpointEvery?.ToString() ?? "off"} keep={CheckpointKeep} resume={(Resume ? ResumeFrom is { } from ? Checkpoints.CheckpointStore.NameOf(from) : "on" : "off")} signals={Signals} deadline={(Deadline is null ? "none" : "set")} slurm-end-time={(SlurmEndTimeEvery is { } every ? $"{every.TotalSeconds:0}s" : "off")}{(SlurmJobId is null ? string.Empty : $" slurm-job={SlurmJobId}")}{(ChainLink == 0 ? string.Empty : $" chain-link={ChainLink}/{ChainMax} next-job={ChainNextJob ?? "none"}")} tolerance-kind={(RelativeTolerance ? "relative" : "absolute")} divergence-factor={(DivergenceFactor is { } factor ? factor.ToString("R", CultureInfo.InvariantCulture) : "off")} stagnation={Stagnation?.ToString() ?? "off"} stall-timeout={(StallTimeout is { } stall ? $"{stall.TotalSeconds:0.###}s" : "off")}");
 
     /// <summary>
     /// The values themselves, for the ranks' agreement check: every field (doubles by their bits, strings as
@@ -284,6 +290,7 @@ public sealed record RunOptions
             .Add("CheckpointEvery.Interval", CheckpointEvery?.Interval ?? TimeSpan.Zero)
             .Add(nameof(CheckpointKeep), CheckpointKeep)
             .Add(nameof(Resume), Resume)
+            .Add(nameof(ResumeFrom), ResumeFrom ?? 0)
             .Add("Tolerance.Given", Resume && GivenBy("--tolerance") is not null) // decides the tolerance on resume only
             .Add(nameof(Signals), Signals.Entries.Count);
         foreach (var (signal, action) in Signals.Entries)

@@ -28,7 +28,7 @@ internal static class RunOptionsParser
         new("--checkpoint-dir", "CONVERGENCE_CHECKPOINT_DIR", "DIR", "checkpoint folder (default <service>/checkpoints; use /scratch/... in production)", (o, v) => o with { CheckpointDirectory = v }),
         new("--checkpoint-every", "CONVERGENCE_CHECKPOINT_EVERY", "N|TIME", "periodic checkpoint: every N iterations or every 30s/15m/2h; off", (o, v) => o with { CheckpointEvery = Period(v) }),
         new("--checkpoint-keep", "CONVERGENCE_CHECKPOINT_KEEP", "K", "complete checkpoints kept (default 3)", (o, v) => o with { CheckpointKeep = (int)Long(v) }),
-        new("--resume", "CONVERGENCE_RESUME", null, "continue from the newest complete checkpoint (fresh start if none); a --tolerance given here or in the environment wins over the checkpoint's (not in a chain's later link); --resume=off", (o, v) => o with { Resume = Bool(v) }),
+        new("--resume", "CONVERGENCE_RESUME", null, "continue from the newest complete checkpoint (fresh start if none); a --tolerance given here or in the environment wins over the checkpoint's (not in a chain's later link); --resume=off; --resume=ckpt-00000012 loads that one (see convergence checkpoints list)", (o, v) => ResumeOption(o, v)),
         new("--signals", "CONVERGENCE_SIGNALS", "MAP", "TERM=stop,INT=stop,USR1=checkpoint (default) | none", (o, v) => o with { Signals = SignalMap.Parse(v) }),
         new("--deadline", "CONVERGENCE_DEADLINE", "TIME", "stop with a checkpoint before TIME: ISO 8601, Unix seconds or +90s/+15m (default: SLURM_JOB_END_TIME)", (o, v) => o with { Deadline = WallTimeBudget.ParseDeadline(v, DateTimeOffset.UtcNow) }),
         new("--deadline-margin", "CONVERGENCE_DEADLINE_MARGIN", "TIME", "reserve kept before the deadline after the last checkpoint (default 10s)", (o, v) => o with { DeadlineMargin = Duration(v) }),
@@ -121,6 +121,20 @@ internal static class RunOptionsParser
 
     private static TimeSpan Milliseconds(string v) =>
         TimeSpan.FromMilliseconds(Double(v));
+
+    /// <summary><c>--resume</c>'s value: on/off, or a checkpoint's name (<c>ckpt-</c> and its number).</summary>
+    private static RunOptions ResumeOption(RunOptions o, string v)
+    {
+        var text = v.Trim();
+        if (!text.StartsWith("ckpt-", StringComparison.Ordinal))
+        {
+            return o with { Resume = Bool(v), ResumeFrom = null };
+        }
+
+        return long.TryParse(text.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id >= 1
+            ? o with { Resume = true, ResumeFrom = id }
+            : throw new FormatException($"'{v}' is not on, off or a checkpoint name such as ckpt-00000012");
+    }
 
     private static bool Bool(string v) => v.Trim().ToLowerInvariant() switch
     {

@@ -38,10 +38,10 @@ public sealed class MpiCheckpointCompatibilityTests(ITestOutputHelper output)
         var rejected = Assert.Single(job.Stdout.Split('\n'), l => l.Contains("command rejected", StringComparison.Ordinal));
         output.WriteLine(rejected);
         Assert.Contains("fits this job", rejected, StringComparison.Ordinal);
-        Assert.Contains("was written for 'poisson-2d grid=16x16 part=PSN1', this job is 'poisson-2d grid=24x24 part=PSN1'", rejected, StringComparison.Ordinal);
+        Assert.Contains("was written for 'poisson-2d grid=16x16 part=PSN2', this job is 'poisson-2d grid=24x24 part=PSN2'", rejected, StringComparison.Ordinal);
         Assert.DoesNotContain("could not read", job.Stdout, StringComparison.Ordinal);
         var page = File.ReadAllText(Path.Combine(service, "status.html"));
-        Assert.Contains("poisson-2d grid=16x16 part=PSN1", page, StringComparison.Ordinal);
+        Assert.Contains("poisson-2d grid=16x16 part=PSN2", page, StringComparison.Ordinal);
         Assert.Contains("fits this job", page, StringComparison.Ordinal);
     }
 
@@ -65,7 +65,7 @@ public sealed class MpiCheckpointCompatibilityTests(ITestOutputHelper output)
         output.WriteLine(error);
         Assert.Contains("--resume: no checkpoint in ", error, StringComparison.Ordinal);
         Assert.Contains("fits this job (2 written for another)", error, StringComparison.Ordinal);
-        Assert.Contains("this job is 'poisson-2d grid=24x24 part=PSN1': start it with the options that wrote the checkpoint, or use another --checkpoint-dir", error, StringComparison.Ordinal);
+        Assert.Contains("this job is 'poisson-2d grid=24x24 part=PSN2': start it with the options that wrote the checkpoint, or use another --checkpoint-dir", error, StringComparison.Ordinal);
 
         // A usage error: nothing ran, so the previous run's result and page stay as they were, no rank
         // handed a failure to rank 0, and each skipped checkpoint is named once, by rank 0.
@@ -124,14 +124,14 @@ public sealed class MpiCheckpointCompatibilityTests(ITestOutputHelper output)
         var service = Repo.NewTempFolder("reject-part");
         WriteCheckpointsOfGrid16(service, Ranks);
 
-        // Rank 2's part claims another grid in its header; the manifest is rewritten to match, so only the
-        // solver's own reader can notice, on that rank alone.
+        // Rank 2's part claims another grid in its header (the free-form bytes behind the declared field); the
+        // manifest is rewritten to match, so only the solver's own reader can notice, on that rank alone.
         var store = new CheckpointStore(Path.Combine(service, "checkpoints"));
         var id = store.ListIds()[0];
         var manifest = store.ReadManifest(id);
         var path = Path.Combine(store.FolderOf(id), CheckpointStore.PartName(2));
         var bytes = File.ReadAllBytes(path);
-        bytes[4] ^= 0x01;
+        bytes[manifest.Layout!.FreeFormStart(2) + 4] ^= 0x01;
         File.WriteAllBytes(path, bytes);
         var parts = manifest.Parts.Select(p => p.Rank == 2 ? p with { Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)) } : p).ToList();
         store.WriteManifest(manifest with { Parts = parts });

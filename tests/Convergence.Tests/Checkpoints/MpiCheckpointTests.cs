@@ -113,15 +113,13 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
         Assert.Contains("resumed from ckpt-00000001 at iteration 20 (total 20)", log, StringComparison.Ordinal);
         Assert.Equal("45", Notify.ReadResult(service)["total_iterations"]);
 
-        // The same folder with another rank count: refused in one line, exit code 2 (usage), nothing run and
-        // nothing written (the previous run's result stays).
-        using var single = RunningProcess.Dotnet(PoissonJob.Dll, ["--single-process", "--service", service, .. PoissonJob.Small, "--resume"]);
-        ExpectExit(single, 2);
-        var error = Assert.Single(single.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Contains("was written by 2 rank(s), this job has 1: start it with 2 ranks", error, StringComparison.Ordinal);
-        var refused = Notify.ReadResult(service);
-        Assert.Equal("ITERATION_LIMIT", refused["outcome"]);
-        Assert.Equal("45", refused["total_iterations"]);
+        // The same folder on one rank: the Poisson example declares its field, so the single rank reads both
+        // halves of the only intact checkpoint (and skips the damaged ones as the two ranks did).
+        using var single = RunningProcess.Dotnet(PoissonJob.Dll, ["--single-process", "--service", service, .. PoissonJob.Small, "--resume", "--max-iterations", "30"]);
+        ExpectExit(single, 4);
+        Assert.Contains("checkpoint ckpt-00000003 skipped: part(s) of rank(s) 0 missing, truncated or altered", single.Stdout, StringComparison.Ordinal);
+        Assert.Contains("resumed from ckpt-00000001 at iteration 20 (total 20)", single.Stdout, StringComparison.Ordinal);
+        Assert.Equal("1", Notify.ReadResult(service)["ranks"]);
     }
 
     [Fact]
@@ -211,7 +209,7 @@ public sealed partial class MpiCheckpointTests(ITestOutputHelper output)
         Assert.Equal(store.FolderOf(2), result["checkpoint"]);
         var page = File.ReadAllText(Path.Combine(service, "status.html"));
         Assert.Contains("Last checkpoint: ckpt-00000002 at iteration", page, StringComparison.Ordinal);
-        Assert.Contains($"To resume: start the job again with --resume --checkpoint-dir {store.Root} on 2 rank(s)", page, StringComparison.Ordinal);
+        Assert.Contains($"To resume: start the job again with --resume --checkpoint-dir {store.Root} on any number of ranks", page, StringComparison.Ordinal);
     }
 
     [Fact]
