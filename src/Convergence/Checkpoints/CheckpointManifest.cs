@@ -61,6 +61,18 @@ public sealed record CheckpointManifest
     /// <summary>One part per rank, in rank order.</summary>
     public required IReadOnlyList<CheckpointPart> Parts { get; init; }
 
+    /// <summary>
+    /// Two-level checkpoints: the shared level each part is also copied to (a copy counts once it matches the
+    /// part's SHA-256); null for a checkpoint in one folder. Written as <c>level_shared=</c>.
+    /// </summary>
+    public string? SharedLevel { get; init; }
+
+    /// <summary>
+    /// Two-level checkpoints: by rank, the node whose node-local folder holds that rank's part (written as
+    /// <c>part_level=RANK local:HOST shared</c>); empty for a checkpoint in one folder.
+    /// </summary>
+    public IReadOnlyList<string> PartHosts { get; init; } = [];
+
     /// <summary>The sum of the parts' lengths.</summary>
     public long TotalBytes => Parts.Sum(p => p.Length);
 
@@ -84,6 +96,15 @@ public sealed record CheckpointManifest
         foreach (var part in Parts)
         {
             Line(sb, "part", FormattableString.Invariant($"{part.Rank} {part.FileName} {part.Length} {part.Sha256}"));
+        }
+
+        if (SharedLevel is not null)
+        {
+            Line(sb, "level_shared", OneLine(SharedLevel));
+            for (var r = 0; r < PartHosts.Count; r++)
+            {
+                Line(sb, "part_level", FormattableString.Invariant($"{r} local:{OneLine(PartHosts[r]).Replace(' ', '_')} shared"));
+            }
         }
 
         var body = sb.ToString();
@@ -114,6 +135,7 @@ public sealed record CheckpointManifest
 
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         var parts = new List<CheckpointPart>();
+        var hosts = new List<string>();
         foreach (var line in body.Split('\n').Skip(1))
         {
             var eq = line.IndexOf('=', StringComparison.Ordinal);
@@ -127,6 +149,10 @@ public sealed record CheckpointManifest
             if (key == "part")
             {
                 parts.Add(ParsePart(value));
+            }
+            else if (key == "part_level")
+            {
+                hosts.Add(value.Split(' ') is [_, var local, ..] && local.StartsWith("local:", StringComparison.Ordinal) ? local["local:".Length..] : "?");
             }
             else
             {
@@ -151,6 +177,8 @@ public sealed record CheckpointManifest
                 ? created
                 : throw new InvalidDataException("manifest 'created_at' is not a date"),
             Parts = parts,
+            SharedLevel = fields.GetValueOrDefault("level_shared"),
+            PartHosts = hosts,
         };
         if (manifest.Ranks < 1 || parts.Count != manifest.Ranks || parts.Select((p, i) => p.Rank == i).Any(ok => !ok))
         {
