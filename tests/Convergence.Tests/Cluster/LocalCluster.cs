@@ -50,13 +50,20 @@ public sealed class LocalCluster : IDisposable
     /// Starts <c>dotnet <paramref name="dll"/> args…</c> on 4 ranks, 2 on each node, with the launcher of
     /// <paramref name="mpi"/> running on the first node (as on a cluster's first allocated node).
     /// </summary>
-    public static RunningProcess MpiRun(MpiFamily mpi, string dll, IEnumerable<string> arguments)
+    public static RunningProcess MpiRun(MpiFamily mpi, string dll, IEnumerable<string> arguments) =>
+        MpiRun(mpi, dll, arguments, First, Second);
+
+    /// <summary>
+    /// Like <see cref="MpiRun(MpiFamily, string, IEnumerable{string})"/> with ranks 0-1 on <paramref name="firstRanks"/>
+    /// and 2-3 on <paramref name="lastRanks"/> (swapped: rank 0 on node2); the launcher runs on <paramref name="firstRanks"/>.
+    /// </summary>
+    public static RunningProcess MpiRun(MpiFamily mpi, string dll, IEnumerable<string> arguments, string firstRanks, string lastRanks)
     {
-        var hosts = $"{First}:2,{Second}:2";
+        var hosts = $"{firstRanks}:2,{lastRanks}:2";
         string[] launcher = mpi == MpiFamily.OpenMpi
             ? ["mpirun.openmpi", "--host", hosts, "-np", "4"]
             : ["mpirun.mpich", "-hosts", hosts, "-np", "4"];
-        return RunningProcess.Start(Script, ["run", First, .. launcher, "dotnet", dll, .. arguments], new Dictionary<string, string?>(RunningProcess.MpiEnvironment(mpi)));
+        return RunningProcess.Start(Script, ["run", firstRanks, .. launcher, "dotnet", dll, .. arguments], new Dictionary<string, string?>(RunningProcess.MpiEnvironment(mpi)));
     }
 
     /// <summary>Runs <paramref name="command"/> inside <paramref name="node"/> to its end; throws with its output when it fails.</summary>
