@@ -100,6 +100,33 @@ public sealed class LocalCluster : IDisposable
     public static void Append(string node, string notificationsFile, string message) =>
         Run(node, "/bin/sh", "-c", "printf '%s\\n' \"$1\" >> \"$2\"", "sh", message, notificationsFile);
 
+    /// <summary>
+    /// Loses <paramref name="node"/> as a crashed node would: SIGKILL to every process inside it (found by its
+    /// network namespace) but the cluster's holder, which only keeps the namespaces for later runs. Returns how
+    /// many were killed.
+    /// </summary>
+    public static int KillNode(string node)
+    {
+        var holder = File.ReadAllText($"/run/convergence-cluster/{node}.pid").Trim();
+        using var list = RunningProcess.Start("ip", ["netns", "pids", $"cvg-{node}"]);
+        if (list.WaitForExit(TimeSpan.FromSeconds(30)) != 0)
+        {
+            throw new InvalidOperationException($"cannot list the processes of {node}\n{list.Output}");
+        }
+
+        var killed = 0;
+        foreach (var pid in list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(p => p != holder))
+        {
+            using var kill = RunningProcess.Start("kill", ["-KILL", pid]);
+            if (kill.WaitForExit(TimeSpan.FromSeconds(30)) == 0)
+            {
+                killed++;
+            }
+        }
+
+        return killed;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
