@@ -46,7 +46,7 @@ public abstract partial class ClusterCheckpointTests
             // complete there (its manifest beside the parts its ranks wrote).
             var onFirst = Checkpoints(LocalCluster.First, scratch);
             var onSecond = Checkpoints(LocalCluster.Second, scratch);
-            var shared = Directory.GetDirectories(Path.Combine(service, "checkpoints"), "ckpt-*").Select(Path.GetFileName).Order().ToList();
+            var shared = Directory.GetDirectories(Path.Combine(service, "checkpoints"), "ckpt-*").Select(d => Path.GetFileName(d)!).Order(StringComparer.Ordinal).ToList();
             Assert.Equal(2, onFirst.Count);
             Assert.Equal(onFirst, onSecond);
             Assert.Equal(onFirst, shared);
@@ -90,7 +90,7 @@ public abstract partial class ClusterCheckpointTests
     /// <summary>Waits until rank 0 logged <paramref name="count"/> complete checkpoints.</summary>
     protected static void WaitForCheckpoints(RunningProcess job, int count) =>
         ServiceFiles.WaitUntil(
-            () => job.HasExited || CompleteLine().Matches(job.Stdout).Count >= count,
+            () => job.HasExited || CompleteLine().Count(job.Stdout) >= count,
             Patience,
             () => $"{count} checkpoints not complete\n{job.Output}");
 
@@ -125,7 +125,7 @@ public abstract partial class ClusterCheckpointTests
         }
     }
 
-    private static int CountOf(string text, string part) => Regex.Matches(text, Regex.Escape(part)).Count;
+    private static int CountOf(string text, string part) => Regex.Count(text, Regex.Escape(part));
 
     [GeneratedRegex(@"checkpoint ckpt-\d+ complete \(")]
     private static partial Regex CompleteLine();
