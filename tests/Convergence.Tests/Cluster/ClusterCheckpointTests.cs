@@ -150,9 +150,16 @@ public sealed class MpichClusterCheckpointTests : ClusterCheckpointTests
         {
             using (var first = Start(service, scratch, LocalCluster.First, LocalCluster.Second, options))
             {
+                // CHECKPOINT and RESTART checkpoint mid-run, sent from node2: the roll-back reads node-local parts.
                 WaitForOutput(first, "progress iteration=", 1);
+                LocalCluster.Append(LocalCluster.Second, notifications, "CHECKPOINT");
+                WaitForCheckpoints(first, 1);
+                LocalCluster.Append(LocalCluster.Second, notifications, "RESTART checkpoint");
+                WaitForOutput(first, "rolled back to ckpt-00000001", 1);
                 LocalCluster.Append(LocalCluster.First, notifications, "STOP");
                 Assert.Equal(0, first.WaitForExit(TimeSpan.FromSeconds(150)));
+                Assert.Contains("rolled back to ckpt-00000001 (iteration ", first.Stdout, StringComparison.Ordinal);
+                Assert.Equal(4, Regex.Count(first.Stdout, "command applied seq=2 id=- iteration=\\d+ total=\\d+ text=\"RESTART checkpoint\"") + Regex.Count(first.Stdout, "\\[rank [123]\\] command applied seq=2 "));
             }
 
             var stopped = Notify.ReadResult(service);

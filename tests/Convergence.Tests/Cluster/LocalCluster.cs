@@ -101,9 +101,9 @@ public sealed class LocalCluster : IDisposable
         Run(node, "/bin/sh", "-c", "printf '%s\\n' \"$1\" >> \"$2\"", "sh", message, notificationsFile);
 
     /// <summary>
-    /// Loses <paramref name="node"/> as a crashed node would: SIGKILL to every process inside it (found by its
-    /// network namespace) but the cluster's holder, which only keeps the namespaces for later runs. Returns how
-    /// many were killed.
+    /// Loses <paramref name="node"/> as a crashed node would for the job: SIGKILL to every process inside it (found
+    /// by its network namespace) but the cluster's holder and daemons (its slurmd), which later tests still need.
+    /// Returns how many were killed.
     /// </summary>
     public static int KillNode(string node)
     {
@@ -115,7 +115,7 @@ public sealed class LocalCluster : IDisposable
         }
 
         var killed = 0;
-        foreach (var pid in list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(p => p != holder))
+        foreach (var pid in list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(p => p != holder && !IsClusterDaemon(p)))
         {
             using var kill = RunningProcess.Start("kill", ["-KILL", pid]);
             if (kill.WaitForExit(TimeSpan.FromSeconds(30)) == 0)
@@ -125,6 +125,19 @@ public sealed class LocalCluster : IDisposable
         }
 
         return killed;
+    }
+
+    /// <summary>True for the cluster's own daemons (cvg-slurmd, cvg-munged…), which later tests still need.</summary>
+    private static bool IsClusterDaemon(string pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").StartsWith("cvg-", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     /// <inheritdoc />
