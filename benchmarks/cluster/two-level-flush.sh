@@ -7,14 +7,16 @@
 # copies' durations and how long the next checkpoint waited for them. Needs a running cluster
 # (sudo jobscripts/local-cluster.sh start --nodes 2) and a Release build.
 #
-#   benchmarks/cluster/two-level-flush.sh [--n 1024] [--every 10] [--iterations 400]
+#   benchmarks/cluster/two-level-flush.sh [--n 1024] [--every 10] [--iterations 400] [--rounds 2]
+# The two runs alternate --rounds times, so a change in the machine's load hits both alike.
 set -euo pipefail
-n=1024; every=10; iterations=400
+n=1024; every=10; iterations=400; rounds=2
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --n) n="$2"; shift 2 ;;
         --every) every="$2"; shift 2 ;;
         --iterations) iterations="$2"; shift 2 ;;
+        --rounds) rounds="$2"; shift 2 ;;
         *) echo "two-level-flush: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -26,7 +28,7 @@ mkdir -p "$shared"
 trap 'rm -rf "$shared"; "$cluster" run node1 rm -rf /scratch/two-level-flush; "$cluster" run node2 rm -rf /scratch/two-level-flush' EXIT
 
 run() { # label checkpoint-dir
-    local service="$shared/$1"
+    local service="$shared/$1-$round"
     mkdir -p "$service"
     "$cluster" run node1 mpirun.mpich -hosts node1:2,node2:2 -np 4 dotnet "$poisson" --service "$service" \
         --n "$n" --method jacobi --tolerance 1e-30 --max-iterations "$iterations" --progress-ms 200 \
@@ -48,6 +50,10 @@ print(line)
 PY
 }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-run node-local /scratch/two-level-flush
-run one-level "$shared/one-level/ckpt"
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+for ((round = 1; round <= rounds; round++)); do
+    run node-local /scratch/two-level-flush
+    run one-level "$shared/one-level-$round/ckpt"
+    "$cluster" run node1 rm -rf /scratch/two-level-flush
+    "$cluster" run node2 rm -rf /scratch/two-level-flush
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+done

@@ -60,6 +60,7 @@ public abstract partial class ClusterCheckpointTests
             LocalCluster.Append(LocalCluster.First, Path.Combine(service, "notifications.txt"), "STOP");
             Assert.Equal(0, resumed.WaitForExit(Patience));
             Assert.Matches($@"signals: \S+ on rank 0 pid \d+ host {LocalCluster.Second}\b", resumed.Stdout);
+            Assert.Contains($"rank 0's node holds 2 complete checkpoint(s), the shared level 2; the newest on any node or level: {last}", resumed.Stdout, StringComparison.Ordinal);
             Assert.Contains($"resumed from {last} at iteration {stopped["iteration"]} (total {stopped["total_iterations"]})", resumed.Stdout, StringComparison.Ordinal);
             Assert.DoesNotContain("starting from the initial state", resumed.Stdout, StringComparison.Ordinal);
             Assert.DoesNotContain("interrupted", resumed.Stdout, StringComparison.Ordinal);
