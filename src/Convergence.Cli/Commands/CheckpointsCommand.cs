@@ -167,7 +167,7 @@ internal static class CheckpointsCommand
                 m is null ? "-" : m.Ranks.ToString(CultureInfo.InvariantCulture),
                 m is null ? "-" : m.Layout is null ? FormattableString.Invariant($"{m.Ranks} ranks") : "any ranks",
                 m is null ? "-" : m.TotalBytes.ToString(CultureInfo.InvariantCulture),
-                m?.OtherFields.GetValueOrDefault("level") ?? "-",
+                m is null ? "-" : m.SharedLevel is null ? "single" : "local+shared",
                 State(v),
                 m is null ? "-" : m.Key,
             ]);

@@ -33,7 +33,7 @@ namespace Convergence.Checkpoints;
 /// writes its manifest before <see cref="Write"/> returns. A crash before the manifest is durable leaves the
 /// previous complete checkpoint the newest: nothing older is pruned before that.
 /// </remarks>
-public sealed class CheckpointManager : ICheckpointHandler
+public sealed partial class CheckpointManager : ICheckpointHandler
 {
     // Per rank in the confirmation reduction: ok flag, length, and the SHA-256 as eight 32-bit words
     // (doubles hold them exactly, and a sum with zeros from the other ranks leaves them unchanged).
@@ -136,6 +136,12 @@ public sealed class CheckpointManager : ICheckpointHandler
     /// <summary>Collective: agrees on the next checkpoint number (after every folder already there) and reports what the folder holds.</summary>
     public void Initialize()
     {
+        if (SharedStore is not null && UseTwoLevels())
+        {
+            _nextId = InitializeTwoLevels();
+            return;
+        }
+
         long next = 1;
         if (_coordinator.Rank == 0)
         {
@@ -143,7 +149,7 @@ public sealed class CheckpointManager : ICheckpointHandler
             next = ids.Count == 0 ? 1 : ids[0] + 1;
             var complete = ids.Count(_store.HasManifest);
             _log(complete == 0
-                ? $"checkpoints: folder {_store.Root} (empty), keep {_keep}"
+                ? ids.Count == 0 ? $"checkpoints: folder {_store.Root} (empty), keep {_keep}" : $"checkpoints: folder {_store.Root} holds no complete checkpoint ({ids.Count} folder(s) without a manifest); new ones start at {CheckpointStore.NameOf(next)}, keep {_keep}"
                 : $"checkpoints: folder {_store.Root} holds {complete} checkpoint(s), newest {CheckpointStore.NameOf(ids.First(_store.HasManifest))}; new ones start at {CheckpointStore.NameOf(next)}, keep {_keep}");
         }
 
@@ -161,6 +167,7 @@ public sealed class CheckpointManager : ICheckpointHandler
     {
         var started = Stopwatch.GetTimestamp();
         WaitForBackground();
+        ReportSharedCopies();
         var id = _nextId++;
         var rank = _coordinator.Rank;
         var isRoot = rank == 0;
@@ -237,6 +244,11 @@ public sealed class CheckpointManager : ICheckpointHandler
             return note;
         }
 
+        if (_nodeLocal)
+        {
+            AfterCommit(id, part!, manifest, GoesOnAfter(reason));
+        }
+
         if (!isRoot)
         {
             // Only rank 0 has the checksums, the others keep what they need.
@@ -258,6 +270,7 @@ public sealed class CheckpointManager : ICheckpointHandler
         Last = manifest!;
         Written++;
         var done = Completed(Last, started);
+        WriteSharedManifest(Last);
         _background = Task.Run(() =>
         {
             Prune(id);
@@ -300,6 +313,7 @@ public sealed class CheckpointManager : ICheckpointHandler
         }
 
         Completed(manifest, started);
+        WriteSharedManifest(manifest);
         Prune(manifest.Id);
         return manifest;
     }
@@ -347,7 +361,7 @@ public sealed class CheckpointManager : ICheckpointHandler
         var (manifest, why) = LoadNewest(ResumeFrom);
         if (manifest is null)
         {
-            if (_incompatible > 0 || ResumeFrom is not null)
+            if (_incompatible > 0 || _unloadable || ResumeFrom is not null)
             {
                 throw new OptionsException($"--resume{(ResumeFrom is { } named ? "=" + CheckpointStore.NameOf(named) : string.Empty)}: {why}");
             }
@@ -397,6 +411,7 @@ public sealed class CheckpointManager : ICheckpointHandler
     /// </summary>
     private void Prune(long newest)
     {
+        PruneShared(newest);
         try
         {
             var removed = _store.Prune(_keep, newest);
@@ -426,6 +441,8 @@ public sealed class CheckpointManager : ICheckpointHandler
         Reason = reason,
         CreatedAt = DateTimeOffset.UtcNow,
         Parts = parts,
+        SharedLevel = _nodeLocal ? SharedStore?.Root : null,
+        PartHosts = _nodeLocal && Hosts.Count == _coordinator.Size ? Hosts : [],
     };
 
     /// <inheritdoc />
@@ -440,6 +457,8 @@ public sealed class CheckpointManager : ICheckpointHandler
     public void WaitForPruning()
     {
         WaitForBackground();
+        WaitForLevels();
+        RemoveLevelSpares();
         if (_coordinator.Rank == 0)
         {
             try
@@ -482,6 +501,11 @@ public sealed class CheckpointManager : ICheckpointHandler
         }
 
         yield return ("checkpoint", _store.FolderOf(Last.Id));
+        if (_nodeLocal && SharedStore is not null)
+        {
+            yield return ("checkpoint_shared", SharedStore.FolderOf(Last.Id));
+        }
+
         yield return ("checkpoint_iteration", Last.TotalIterations.ToString(CultureInfo.InvariantCulture));
         yield return ("resume", ResumeHint());
     }
@@ -606,6 +630,11 @@ public sealed class CheckpointManager : ICheckpointHandler
     private (CheckpointManifest? Manifest, string Why) LoadNewest(long? only = null)
     {
         WaitForBackground();
+        if (_twoLevels)
+        {
+            return LoadNewestTwoLevels(only);
+        }
+
         var isRoot = _coordinator.Rank == 0;
         _keyLikeRankZero ??= ResumeCheck.SameKeyAsRankZero(_coordinator, _key);
         var candidates = isRoot ? new Queue<long>(_store.ListIds().Where(id => only is null || id == only)) : null;
@@ -686,26 +715,36 @@ public sealed class CheckpointManager : ICheckpointHandler
                 continue;
             }
 
-            string? loadError = null;
-            try
-            {
-                part!.Load(_solver);
-            }
-            catch (Exception ex)
-            {
-                // Caught whatever it is: a rank that threw alone would leave the others waiting below.
-                loadError = $"{ex.GetType().Name}: {ex.Message}";
-                _log($"checkpoint {name}: the solver could not read this rank's part: {loadError}");
-            }
-
-            mine[0] = loadError is null ? VerdictUsable : VerdictDamaged;
-            if (AgreeOnVerdict(mine, out var failedRanks) != VerdictUsable)
-            {
-                throw new InvalidDataException(
-                    $"checkpoint {name} in {_store.Root} passed its checks but the solver could not read it on rank(s) {failedRanks}{(loadError is null ? string.Empty : $" ({loadError})")}; the state is no longer consistent, so the job ends: resume from an older checkpoint or another --checkpoint-dir");
-            }
-
+            ReadVerified(part!.Load, name);
             return (manifest, string.Empty);
+        }
+    }
+
+    /// <summary>
+    /// Collective: hands this rank's verified part to the solver; when the solver fails on any rank the job ends
+    /// on every rank alike (its state may be half replaced).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The solver could not read a part on some rank.</exception>
+    private void ReadVerified(Action<ICheckpointable> load, string name)
+    {
+        Span<double> mine = stackalloc double[1];
+        string? loadError = null;
+        try
+        {
+            load(_solver);
+        }
+        catch (Exception ex)
+        {
+            // Caught whatever it is: a rank that threw alone would leave the others waiting below.
+            loadError = $"{ex.GetType().Name}: {ex.Message}";
+            _log($"checkpoint {name}: the solver could not read this rank's part: {loadError}");
+        }
+
+        mine[0] = loadError is null ? VerdictUsable : VerdictDamaged;
+        if (AgreeOnVerdict(mine, out var failedRanks) != VerdictUsable)
+        {
+            throw new InvalidDataException(
+                $"checkpoint {name} in {_store.Root} passed its checks but the solver could not read it on rank(s) {failedRanks}{(loadError is null ? string.Empty : $" ({loadError})")}; the state is no longer consistent, so the job ends: resume from an older checkpoint or another --checkpoint-dir");
         }
     }
 

@@ -73,6 +73,18 @@ public sealed record CheckpointManifest
     /// </summary>
     public IReadOnlyDictionary<string, string> OtherFields { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Two-level checkpoints: the shared level each part is also copied to (a copy counts once it matches the
+    /// part's SHA-256); null for a checkpoint in one folder. Written as <c>level_shared=</c>.
+    /// </summary>
+    public string? SharedLevel { get; init; }
+
+    /// <summary>
+    /// Two-level checkpoints: by rank, the node whose node-local folder holds that rank's part (written as
+    /// <c>part_level=RANK local:HOST shared</c>); empty for a checkpoint in one folder.
+    /// </summary>
+    public IReadOnlyList<string> PartHosts { get; init; } = [];
+
     /// <summary>The sum of the parts' lengths.</summary>
     public long TotalBytes => Parts.Sum(p => p.Length);
 
@@ -97,6 +109,15 @@ public sealed record CheckpointManifest
         foreach (var part in Parts)
         {
             Line(sb, "part", FormattableString.Invariant($"{part.Rank} {part.FileName} {part.Length} {part.Sha256}"));
+        }
+
+        if (SharedLevel is not null)
+        {
+            Line(sb, "level_shared", OneLine(SharedLevel));
+            for (var r = 0; r < PartHosts.Count; r++)
+            {
+                Line(sb, "part_level", FormattableString.Invariant($"{r} local:{OneLine(PartHosts[r]).Replace(' ', '_')} shared"));
+            }
         }
 
         var body = sb.ToString();
@@ -128,6 +149,7 @@ public sealed record CheckpointManifest
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         var parts = new List<CheckpointPart>();
         var layout = new List<(string Key, string Value)>();
+        var hosts = new List<string>();
         foreach (var line in body.Split('\n').Skip(1))
         {
             var eq = line.IndexOf('=', StringComparison.Ordinal);
@@ -145,6 +167,10 @@ public sealed record CheckpointManifest
             else if (key.StartsWith(CheckpointLayout.KeyPrefix, StringComparison.Ordinal))
             {
                 layout.Add((key, value));
+            }
+            else if (key == "part_level")
+            {
+                hosts.Add(value.Split(' ') is [_, var local, ..] && local.StartsWith("local:", StringComparison.Ordinal) ? local["local:".Length..] : "?");
             }
             else
             {
@@ -169,13 +195,15 @@ public sealed record CheckpointManifest
                 ? created
                 : throw new InvalidDataException("manifest 'created_at' is not a date"),
             Parts = parts,
+            SharedLevel = fields.GetValueOrDefault("level_shared"),
+            PartHosts = hosts,
         };
         if (manifest.Ranks < 1 || parts.Count != manifest.Ranks || parts.Select((p, i) => p.Rank == i).Any(ok => !ok))
         {
             throw new InvalidDataException($"manifest names {parts.Count} parts for {manifest.Ranks} ranks");
         }
 
-        string[] known = ["id", "job", "solver", "key", "ranks", "iteration", "total_iterations", "tolerance", "residual", "restarts", "reason", "created_at"];
+        string[] known = ["id", "job", "solver", "key", "ranks", "iteration", "total_iterations", "tolerance", "residual", "restarts", "reason", "created_at", "level_shared"];
         return manifest with
         {
             Layout = CheckpointLayout.Parse(layout, manifest.Ranks),

@@ -17,7 +17,7 @@ namespace Convergence.Checkpoints;
 /// file, say) are left alone and removed with the folder.
 /// Thread-safety: none needed; each rank uses its own instance from the loop's thread.
 /// </remarks>
-public sealed class CheckpointStore
+public sealed partial class CheckpointStore
 {
     /// <summary>The name of the file that makes a checkpoint complete.</summary>
     public const string ManifestName = "manifest.txt";

@@ -85,6 +85,29 @@ internal sealed class PartSources : IDisposable
     }
 
     /// <summary>
+    /// Wraps this rank's own part of a checkpoint written on the same rank count, already opened and verified
+    /// (a two-level checkpoint's part, from this node's folder or the shared level). Null, with
+    /// <paramref name="problem"/> saying why, when some of this rank's slices lie in other ranks' parts.
+    /// </summary>
+    public static PartSources? OwnOnly(CheckpointManifest manifest, int rank, IReadOnlyList<CheckpointArray>? arrays, Stream part, out string? problem)
+    {
+        if (manifest.Layout is { } layout && arrays is not null)
+        {
+            for (var i = 0; i < arrays.Count; i++)
+            {
+                if (layout.Overlaps(i, arrays[i].Offset, arrays[i].Count).Any(o => o.Rank != rank))
+                {
+                    problem = $"array {arrays[i].Name}: this rank's slice lies partly in other ranks' parts, which a two-level load does not read";
+                    return null;
+                }
+            }
+        }
+
+        problem = null;
+        return new PartSources(manifest, arrays, rank, new Dictionary<int, Stream> { [rank] = part });
+    }
+
+    /// <summary>
     /// Fills this rank's declared arrays from the parts that hold them, then hands the free-form bytes to
     /// <paramref name="solver"/>'s <see cref="ICheckpointable.ReadCheckpoint"/>.
     /// </summary>

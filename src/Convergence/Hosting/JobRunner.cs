@@ -84,7 +84,7 @@ public sealed class JobRunner
             (_coordinator as IWaitTracking)?.TrackWaits(activity);
             stalls = StartStallWatch(host, hosts, activity);
             var services = host?.Services;
-            var checkpoints = StartCheckpoints(services);
+            var checkpoints = StartCheckpoints(services, hosts);
             var budget = isRoot && _options.Deadline is { } deadline ? new WallTimeBudget(deadline, _options.DeadlineMargin) : null;
             if (budget is not null && _options is { DeadlineFromScheduler: true, SlurmJobId: { } jobId, SlurmEndTimeEvery: { } every })
             {
@@ -357,8 +357,16 @@ public sealed class JobRunner
         return signals;
     }
 
+    /// <summary>The shared level of two-level checkpoints, or null when it is the checkpoint folder itself (one level).</summary>
+    private CheckpointStore? SharedLevel()
+    {
+        var local = Path.TrimEndingDirectorySeparator(Path.GetFullPath(_options.CheckpointFolder));
+        var shared = Path.TrimEndingDirectorySeparator(Path.GetFullPath(_options.CheckpointSharedFolder));
+        return string.Equals(local, shared, StringComparison.Ordinal) ? null : new CheckpointStore(shared);
+    }
+
     /// <summary>Collective: checkpoints for a solver that supports them; the reasons they are off otherwise.</summary>
-    private CheckpointManager? StartCheckpoints(RankZeroServices? services)
+    private CheckpointManager? StartCheckpoints(RankZeroServices? services, RankHosts hosts)
     {
         if (_solver is not ICheckpointable checkpointable)
         {
@@ -376,6 +384,8 @@ public sealed class JobRunner
             ToleranceGivenBy = _options.GivenBy("--tolerance"),
             ContinuesChain = _options.ChainLink > 1,
             ResumeFrom = _options.ResumeFrom,
+            SharedStore = SharedLevel(),
+            Hosts = hosts.Hosts,
         };
         manager.Initialize();
         if (_coordinator.Rank == 0 && _options.Deadline is { } deadline)

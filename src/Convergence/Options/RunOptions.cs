@@ -99,6 +99,18 @@ public sealed record RunOptions
         init => field = value is null || !string.IsNullOrWhiteSpace(value) ? value : throw Refused("--checkpoint-dir", "a folder (not empty)", $"'{value}'");
     }
 
+    /// <summary>
+    /// The shared level of two-level checkpoints: when <see cref="CheckpointFolder"/> turns out to be node-local
+    /// (not the same folder for every rank), each rank's part is also copied here in the background, and a resume
+    /// reads a part from here when its node does not hold it. <c>&lt;service&gt;/checkpoints</c> when unset
+    /// (see <see cref="CheckpointSharedFolder"/>).
+    /// </summary>
+    public string? CheckpointSharedDirectory
+    {
+        get;
+        init => field = value is null || !string.IsNullOrWhiteSpace(value) ? value : throw Refused("--checkpoint-shared", "a folder (not empty)", $"'{value}'");
+    }
+
     /// <summary>Periodic checkpoints (every N iterations or every T of wall time); none when null.</summary>
     public CheckpointPeriod? CheckpointEvery
     {
@@ -230,6 +242,9 @@ public sealed record RunOptions
     /// <summary>The checkpoint folder in use.</summary>
     public string CheckpointFolder => CheckpointDirectory ?? Path.Combine(ServiceDirectory, "checkpoints");
 
+    /// <summary>The shared level of two-level checkpoints: <see cref="CheckpointSharedDirectory"/>, or <c>&lt;service&gt;/checkpoints</c>.</summary>
+    public string CheckpointSharedFolder => CheckpointSharedDirectory ?? Path.Combine(ServiceDirectory, "checkpoints");
+
     /// <summary>The notifications file the service appends to.</summary>
     public string NotificationsFile => Path.Combine(ServiceDirectory, "notifications.txt");
 
@@ -285,6 +300,7 @@ public sealed record RunOptions
             .Add(nameof(StatusInterval), StatusInterval)
             .Add(nameof(ProgressInterval), ProgressInterval)
             .Add(nameof(CheckpointDirectory), CheckpointDirectory)
+            .Add(nameof(CheckpointSharedDirectory), CheckpointSharedDirectory)
             .Add(nameof(CheckpointEvery), CheckpointEvery is not null)
             .Add("CheckpointEvery.Iterations", CheckpointEvery?.Iterations ?? 0)
             .Add("CheckpointEvery.Interval", CheckpointEvery?.Interval ?? TimeSpan.Zero)

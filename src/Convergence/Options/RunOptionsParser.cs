@@ -26,6 +26,7 @@ internal static class RunOptionsParser
         new("--status-ms", "CONVERGENCE_STATUS_MS", "MS", "status page refresh interval", (o, v) => o with { StatusInterval = Milliseconds(v) }),
         new("--progress-ms", "CONVERGENCE_PROGRESS_MS", "MS", "progress line interval", (o, v) => o with { ProgressInterval = Milliseconds(v) }),
         new("--checkpoint-dir", "CONVERGENCE_CHECKPOINT_DIR", "DIR", "checkpoint folder (default <service>/checkpoints; use /scratch/... in production)", (o, v) => o with { CheckpointDirectory = v }),
+        new("--checkpoint-shared", "CONVERGENCE_CHECKPOINT_SHARED", "DIR", "shared level when --checkpoint-dir is node-local: parts are copied there in the background, a resume on other nodes reads them (default <service>/checkpoints)", (o, v) => o with { CheckpointSharedDirectory = v }),
         new("--checkpoint-every", "CONVERGENCE_CHECKPOINT_EVERY", "N|TIME", "periodic checkpoint: every N iterations or every 30s/15m/2h; off", (o, v) => o with { CheckpointEvery = Period(v) }),
         new("--checkpoint-keep", "CONVERGENCE_CHECKPOINT_KEEP", "K", "complete checkpoints kept (default 3)", (o, v) => o with { CheckpointKeep = (int)Long(v) }),
         new("--resume", "CONVERGENCE_RESUME", null, "continue from the newest complete checkpoint (fresh start if none); a --tolerance given here or in the environment wins over the checkpoint's (not in a chain's later link); --resume=off; --resume=ckpt-00000012 loads that one (see convergence checkpoints list)", (o, v) => ResumeOption(o, v)),

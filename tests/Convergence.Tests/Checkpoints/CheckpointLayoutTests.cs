@@ -21,7 +21,7 @@ public sealed class CheckpointLayoutTests
         Assert.Equal(6 * 8, layout.ArrayStart(1, 1));
         Assert.Null(layout.Gap());
 
-        // A line another part of the framework adds (the level of a two-level checkpoint) is kept for the tools.
+        // A line this version does not interpret is kept for the tools.
         var text = manifest.Format();
         var body = text[..text.LastIndexOf("sha256=", StringComparison.Ordinal)].Replace("part=0", "level=node-local\npart=0", StringComparison.Ordinal);
         var withLevel = CheckpointManifest.Parse(body + "sha256=" + CheckpointManifest.Hash(body) + "\n");

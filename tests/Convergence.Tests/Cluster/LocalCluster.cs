@@ -50,13 +50,20 @@ public sealed class LocalCluster : IDisposable
     /// Starts <c>dotnet <paramref name="dll"/> args…</c> on 4 ranks, 2 on each node, with the launcher of
     /// <paramref name="mpi"/> running on the first node (as on a cluster's first allocated node).
     /// </summary>
-    public static RunningProcess MpiRun(MpiFamily mpi, string dll, IEnumerable<string> arguments)
+    public static RunningProcess MpiRun(MpiFamily mpi, string dll, IEnumerable<string> arguments) =>
+        MpiRun(mpi, dll, arguments, First, Second);
+
+    /// <summary>
+    /// Like <see cref="MpiRun(MpiFamily, string, IEnumerable{string})"/> with ranks 0-1 on <paramref name="firstRanks"/>
+    /// and 2-3 on <paramref name="lastRanks"/> (swapped: rank 0 on node2); the launcher runs on <paramref name="firstRanks"/>.
+    /// </summary>
+    public static RunningProcess MpiRun(MpiFamily mpi, string dll, IEnumerable<string> arguments, string firstRanks, string lastRanks)
     {
-        var hosts = $"{First}:2,{Second}:2";
+        var hosts = $"{firstRanks}:2,{lastRanks}:2";
         string[] launcher = mpi == MpiFamily.OpenMpi
             ? ["mpirun.openmpi", "--host", hosts, "-np", "4"]
             : ["mpirun.mpich", "-hosts", hosts, "-np", "4"];
-        return RunningProcess.Start(Script, ["run", First, .. launcher, "dotnet", dll, .. arguments], new Dictionary<string, string?>(RunningProcess.MpiEnvironment(mpi)));
+        return RunningProcess.Start(Script, ["run", firstRanks, .. launcher, "dotnet", dll, .. arguments], new Dictionary<string, string?>(RunningProcess.MpiEnvironment(mpi)));
     }
 
     /// <summary>Runs <paramref name="command"/> inside <paramref name="node"/> to its end; throws with its output when it fails.</summary>
@@ -92,6 +99,46 @@ public sealed class LocalCluster : IDisposable
     /// <summary>Appends <paramref name="message"/> to a notifications file from a shell inside <paramref name="node"/> (one append, as the service does).</summary>
     public static void Append(string node, string notificationsFile, string message) =>
         Run(node, "/bin/sh", "-c", "printf '%s\\n' \"$1\" >> \"$2\"", "sh", message, notificationsFile);
+
+    /// <summary>
+    /// Loses <paramref name="node"/> as a crashed node would for the job: SIGKILL to every process inside it (found
+    /// by its network namespace) but the cluster's holder and daemons (its slurmd), which later tests still need.
+    /// Returns how many were killed.
+    /// </summary>
+    public static int KillNode(string node)
+    {
+        var holder = File.ReadAllText($"/run/convergence-cluster/{node}.pid").Trim();
+        using var list = RunningProcess.Start("ip", ["netns", "pids", $"cvg-{node}"]);
+        if (list.WaitForExit(TimeSpan.FromSeconds(30)) != 0)
+        {
+            throw new InvalidOperationException($"cannot list the processes of {node}\n{list.Output}");
+        }
+
+        var killed = 0;
+        foreach (var pid in list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(p => p != holder && !IsClusterDaemon(p)))
+        {
+            using var kill = RunningProcess.Start("kill", ["-KILL", pid]);
+            if (kill.WaitForExit(TimeSpan.FromSeconds(30)) == 0)
+            {
+                killed++;
+            }
+        }
+
+        return killed;
+    }
+
+    /// <summary>True for the cluster's own daemons (cvg-slurmd, cvg-munged…), which later tests still need.</summary>
+    private static bool IsClusterDaemon(string pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").StartsWith("cvg-", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 
     /// <inheritdoc />
     public void Dispose()

@@ -32,6 +32,7 @@ public sealed class OptionFingerprintTests
         [nameof(RunOptions.CheckpointDirectory)] = o => o with { CheckpointDirectory = "/scratch/x" },
         [nameof(RunOptions.CheckpointEvery)] = o => o with { CheckpointEvery = CheckpointPeriod.EveryIterations(100) },
         [nameof(RunOptions.CheckpointKeep)] = o => o with { CheckpointKeep = 4 },
+        [nameof(RunOptions.CheckpointSharedDirectory)] = o => o with { CheckpointSharedDirectory = "/shared/ckpt" },
         [nameof(RunOptions.Resume)] = o => o with { Resume = true },
         [nameof(RunOptions.Signals)] = o => o with { Signals = SignalMap.Parse("TERM=stop,INT=stop,USR1=deadline") },
         [nameof(RunOptions.Deadline)] = o => o with { Deadline = DateTimeOffset.UnixEpoch },
