@@ -20,7 +20,7 @@ public sealed class CheckpointsCommandTests
         Assert.Contains($"checkpoints in {folder}: 1 usable of 3", stdout, StringComparison.Ordinal);
         Assert.Matches(@"(?m)^ID\s+ITERATION\s+TOTAL\s+CREATED \(UTC\)\s+RANKS\s+RESUMES ON\s+BYTES\s+LEVEL\s+STATE\s+KEY$", stdout);
         Assert.Matches(@"(?m)^ckpt-00000003(\s+-){7}\s+incomplete\s+-$", stdout);
-        Assert.Matches(@"(?m)^ckpt-00000002\s+10\s+10\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+1\s+1 ranks\s+\d+\s+-\s+damaged\s+relaxation size=64$", stdout);
+        Assert.Matches(@"(?m)^ckpt-00000002\s+10\s+10\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+1\s+1 ranks\s+\d+\s+single\s+damaged\s+relaxation size=64$", stdout);
         Assert.Matches(@"(?m)^ckpt-00000001\s+5\s+5\s+.*\s+complete, verified\s+relaxation size=64$", stdout);
         Assert.Contains("ckpt-00000002: rank-00000.part does not match its SHA-256 in the manifest (altered or damaged)", stdout, StringComparison.Ordinal);
     }
