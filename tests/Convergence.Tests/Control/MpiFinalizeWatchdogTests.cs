@@ -40,8 +40,10 @@ public sealed class MpiFinalizeWatchdogTests(ITestOutputHelper output)
         Assert.Contains("convergence: MPI_Finalize did not return within 2 s on rank ", job.Stderr, StringComparison.Ordinal);
         if (mpi == MpiFamily.MpichAbi)
         {
-            // Every rank ended with the job's code; hydra passes it on.
-            Assert.Equal(0, exit);
+            // Hydra passes the ranks' code on, unless its clean-up after the first rank left killed another rank
+            // whose own watchdog had not fired yet (all fire within milliseconds; on a loaded machine hydra can be
+            // first): then it reports that kill. Nothing else may end the launcher.
+            Assert.True(exit == 0 || (exit == 9 && job.Output.Contains("Killed (signal 9)", StringComparison.Ordinal)), $"launcher exit code {exit}");
         }
     }
 

@@ -34,6 +34,7 @@ public sealed class OptionFingerprintTests
         [nameof(RunOptions.CheckpointKeep)] = o => o with { CheckpointKeep = 4 },
         [nameof(RunOptions.CheckpointSharedDirectory)] = o => o with { CheckpointSharedDirectory = "/shared/ckpt" },
         [nameof(RunOptions.Resume)] = o => o with { Resume = true },
+        [nameof(RunOptions.ResumeFrom)] = o => o with { ResumeFrom = 3 },
         [nameof(RunOptions.Signals)] = o => o with { Signals = SignalMap.Parse("TERM=stop,INT=stop,USR1=deadline") },
         [nameof(RunOptions.Deadline)] = o => o with { Deadline = DateTimeOffset.UnixEpoch },
         [nameof(RunOptions.DeadlineMargin)] = o => o with { DeadlineMargin = TimeSpan.FromSeconds(11) },
@@ -46,6 +47,7 @@ public sealed class OptionFingerprintTests
         [nameof(RunOptions.RelativeTolerance)] = o => o with { RelativeTolerance = true },
         [nameof(RunOptions.DivergenceFactor)] = o => o with { DivergenceFactor = 1e4 },
         [nameof(RunOptions.Stagnation)] = o => o with { Stagnation = new StagnationRule(200, 0.01, false) },
+        [nameof(RunOptions.StallTimeout)] = o => o with { StallTimeout = TimeSpan.FromSeconds(10) },
 
         // Whether the tolerance was given counts on resume only (it decides between it and the checkpoint's): see the test below.
         [nameof(RunOptions.Given)] = o => o with { Resume = true, Given = new Dictionary<string, string> { ["--tolerance"] = "option --tolerance" } },
