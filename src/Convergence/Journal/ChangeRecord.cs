@@ -135,27 +135,33 @@ public sealed class ChangeRecord
         {
             w.WriteStartObject();
             w.WriteNumber("count", count);
-            w.WriteStartArray("summaries");
-            foreach (var s in summaries)
-            {
-                w.WriteStartObject();
-                w.WriteString("setting", s.Setting);
-                w.WriteNumber("count", s.Count);
-                WriteText(w, "firstOld", s.FirstOldValue);
-                w.WriteString("lastNew", s.LastNewValue);
-                w.WriteNumber("firstTotalIteration", s.FirstTotalIteration);
-                w.WriteNumber("lastTotalIteration", s.LastTotalIteration);
-                w.WriteString("firstAt", s.FirstAt);
-                w.WriteString("lastAt", s.LastAt);
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
+            WriteSummaries(w, "summaries", summaries);
             WriteChanges(w, "changes", recent);
             w.WriteEndObject();
         }
 
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length) + "\n";
+    }
+
+    /// <summary>Writes <paramref name="summaries"/> as a JSON array named <paramref name="name"/> (also for <c>status.json</c>).</summary>
+    internal static void WriteSummaries(Utf8JsonWriter w, string name, IEnumerable<ChangeSummary> summaries)
+    {
+        w.WriteStartArray(name);
+        foreach (var s in summaries)
+        {
+            w.WriteStartObject();
+            w.WriteString("setting", s.Setting);
+            w.WriteNumber("count", s.Count);
+            WriteText(w, "firstOld", s.FirstOldValue);
+            w.WriteString("lastNew", s.LastNewValue);
+            w.WriteNumber("firstTotalIteration", s.FirstTotalIteration);
+            w.WriteNumber("lastTotalIteration", s.LastTotalIteration);
+            w.WriteString("firstAt", s.FirstAt);
+            w.WriteString("lastAt", s.LastAt);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
     }
 
     /// <summary>Writes <paramref name="changes"/> as a JSON array named <paramref name="name"/> (also for <c>status.json</c>).</summary>

@@ -122,22 +122,7 @@ public static class StatusJson
 
             w.WriteEndArray();
             w.WriteNumber("changeCount", s.ChangeCount);
-            w.WriteStartArray("changeSummaries");
-            foreach (var c in s.ChangeSummaries)
-            {
-                w.WriteStartObject();
-                w.WriteString("setting", c.Setting);
-                w.WriteNumber("count", c.Count);
-                NullableString(w, "firstOld", c.FirstOldValue);
-                w.WriteString("lastNew", c.LastNewValue);
-                w.WriteNumber("firstTotalIteration", c.FirstTotalIteration);
-                w.WriteNumber("lastTotalIteration", c.LastTotalIteration);
-                w.WriteString("firstAt", c.FirstAt);
-                w.WriteString("lastAt", c.LastAt);
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
+            Journal.ChangeRecord.WriteSummaries(w, "changeSummaries", s.ChangeSummaries);
             Journal.ChangeRecord.WriteChanges(w, "changes", s.Changes);
             w.WriteEndObject();
         }
